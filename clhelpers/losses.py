@@ -299,16 +299,35 @@ def triplet_loss(
         return torch.clamp(d_ap - d_an + alpha, min=0).mean()
 
 
-def triplet_in_batch(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+def pair_in_batch(
+    z1: torch.Tensor, z2: torch.Tensor, temperature: float | None = None, *, margin: float = 1.0
+) -> torch.Tensor:
+    """``pair_contrastive_loss`` in the ``loss_fn(z1, z2, temperature)`` form the training loop calls.
+
+    The N similar pairs are ``(z1[i], z2[i])``; the N dissimilar pairs are ``(z1[i], z2[i+1 mod N])``
+    (each sample against its neighbour in the batch, which, in a shuffled batch, is a random other
+    sample). There is no temperature in this loss: ``temperature`` is accepted and ignored; set the
+    margin with ``functools.partial(pair_in_batch, margin=...)``.
+    """
+    _check_pair(z1, z2)
+    n = z1.shape[0]
+    same = torch.cat([torch.ones(n, device=z1.device), torch.zeros(n, device=z1.device)])
+    return pair_contrastive_loss(
+        torch.cat([z1, z1]), torch.cat([z2, torch.roll(z2, shifts=-1, dims=0)]), same, margin=margin
+    )
+
+
+def triplet_in_batch(
+    z1: torch.Tensor, z2: torch.Tensor, temperature: float | None = None, *, margin: float = 0.2
+) -> torch.Tensor:
     """``triplet_loss`` in the ``loss_fn(z1, z2, temperature)`` form the training loop calls.
 
     Anchor ``z1[i]``, positive ``z2[i]``, and as negative the *hardest* other sample in the batch
     (the ``z2[j]``, j != i, closest to the anchor; FaceNet mines hard negatives within a batch
-    too). There is no temperature in a triplet loss: the third argument is used as the margin,
-    so ``temperature=0.2`` means margin 0.2.
+    too). There is no temperature in a triplet loss: ``temperature`` is accepted and ignored; set
+    the margin with ``functools.partial(triplet_in_batch, margin=...)``.
     """
     _check_pair(z1, z2)
-    margin = _check_margin(temperature)
     with torch.no_grad():
         sim = _unit_rows(z1) @ _unit_rows(z2).T
         sim.fill_diagonal_(float("-inf"))
@@ -468,6 +487,7 @@ def momentum_update(target: torch.nn.Module, online: torch.nn.Module, momentum: 
 
 __all__ += [
     "pair_contrastive_loss",
+    "pair_in_batch",
     "triplet_loss",
     "triplet_in_batch",
     "supcon_loss",

@@ -1,9 +1,11 @@
 """Tests for the "Beyond NT-Xent" losses: pairwise contrastive, triplet, SupCon, MoCo-style queue."""
+import copy
 import math
 
 import pytest
 import torch
 
+from clhelpers.checks import CHECKS, check_contrastive_loss
 from clhelpers.losses import (
     NegativeQueue,
     QueueNTXent,
@@ -11,6 +13,7 @@ from clhelpers.losses import (
     momentum_update,
     nt_xent,
     pair_contrastive_loss,
+    pair_in_batch,
     supcon,
     supcon_loss,
     triplet_in_batch,
@@ -98,7 +101,7 @@ def test_triplet_in_batch_uses_hardest_negative():
         d = [((u1[i] - u2[j]) ** 2).sum().item() for j in range(6)]
         hardest = min((d[j], j) for j in range(6) if j != i)[1]
         expected += max(0.0, d[i] - d[hardest] + 0.2)
-    assert triplet_in_batch(z1, z2, 0.2).item() == pytest.approx(expected / 6, rel=1e-9)
+    assert triplet_in_batch(z1, z2, 0.5, margin=0.2).item() == pytest.approx(expected / 6, rel=1e-9)
 
 
 def test_triplet_bad_input():
@@ -227,6 +230,7 @@ def test_momentum_update():
 # --------------------------------------------------------------------------- gradients
 LOSS_FNS = {
     "pair": lambda a, b: pair_contrastive_loss(a, b, torch.tensor([1, 0, 1, 0, 1, 0])),
+    "pair_in_batch": lambda a, b: pair_in_batch(a, b, 0.5, margin=1.2),
     "triplet": lambda a, b: triplet_in_batch(a, b, 0.5),
     "supcon": lambda a, b: supcon(a, b, torch.tensor([0, 0, 1, 1, 2, 2]), 0.1),
     "queue": lambda a, b: QueueNTXent(dim=5, size=8)(a, b, 0.1),
@@ -243,3 +247,87 @@ def test_gradients_finite(name, scale):
     assert torch.isfinite(loss)
     assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
     assert a.grad.abs().sum() > 0
+
+
+def test_pair_in_batch_pairs_each_sample_with_its_neighbour():
+    z1, z2 = rand(4, 3, seed=20), rand(4, 3, seed=21)
+    expected = pair_contrastive_loss(
+        torch.cat([z1, z1]), torch.cat([z2, z2[[1, 2, 3, 0]]]), torch.tensor([1, 1, 1, 1, 0, 0, 0, 0]), margin=0.8
+    )
+    assert pair_in_batch(z1, z2, 123.0, margin=0.8).item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- notebook 03's check suite
+# check_contrastive_loss feeds loss_fn(z1, z2, temperature) random batches (n=8 pairs). Which checks
+# apply depends on the loss; each one left out below is left out for a reason, not to get green.
+ALL_CHECKS = set(CHECKS)
+
+
+def frozen_queue_loss(dim: int = 16, m: int = 24):
+    """QueueNTXent with a queue of m random keys that every call starts from (a fresh copy)."""
+    filled = QueueNTXent(dim=dim, size=m)
+    filled.queue.enqueue(rand(m, dim, seed=30).float())
+
+    def loss_fn(z1, z2, t):
+        return copy.deepcopy(filled)(z1, z2, t)
+
+    return loss_fn
+
+
+CASES = {
+    # SupCon with unique labels *is* NT-Xent: every check applies.
+    "supcon_unique_labels": (lambda z1, z2, t: supcon(z1, z2, torch.arange(z1.shape[0]), t), ALL_CHECKS, None),
+    # SupCon with classes of 2 pairs: collapse still gives log(2N-1) (all candidates tie).
+    # Left out: pair_permutation_invariant -- labels stay with the positions, so shuffling the
+    # pairs regroups which samples count as positives; the loss *should* change.
+    # gradient_direction -- it measures only each sample's own pair, but SupCon also pulls every
+    # view towards the views of the *other* same-class sample, which from nearly aligned pairs
+    # can lower the own-pair cosine while raising the class-level one (measured below).
+    "supcon_shared_labels": (
+        lambda z1, z2, t: supcon(z1, z2, torch.arange(z1.shape[0]) // 2, t),
+        ALL_CHECKS - {"pair_permutation_invariant", "gradient_direction"},
+        None,
+    ),
+    # NT-Xent plus 24 queued negatives (the queue frozen so that calls are comparable).
+    # Left out: collapse_value -- the queued keys are not collapsed with the batch, so the value
+    # depends on where the collapsed point lies relative to them, not log(2N-1).
+    "queue_nt_xent": (frozen_queue_loss(), ALL_CHECKS - {"collapse_value"}, None),
+    # Triplet with the hardest in-batch negative; collapse: d(a,p) = d(a,n) = 0 -> loss = margin.
+    # Left out: symmetric -- the anchor is always from z1 and its negative from z2, so swapping
+    # the views changes which negatives are mined; uses_temperature -- there is no temperature.
+    "triplet_in_batch": (
+        lambda z1, z2, t: triplet_in_batch(z1, z2, t, margin=0.3),
+        ALL_CHECKS - {"symmetric", "uses_temperature"},
+        0.3,
+    ),
+    # Pairwise contrastive, negatives = each sample with its neighbour; collapse: the N similar
+    # pairs cost 0 and the N dissimilar pairs cost m^2/2 each -> mean m^2/4.
+    # Left out: symmetric and pair_permutation_invariant -- the dissimilar pairs are defined by
+    # batch order (z1[i] with z2[i+1]), so swapping views or shuffling pairs picks other
+    # negatives; uses_temperature -- there is no temperature.
+    "pair_in_batch": (
+        lambda z1, z2, t: pair_in_batch(z1, z2, t, margin=1.2),
+        ALL_CHECKS - {"symmetric", "pair_permutation_invariant", "uses_temperature"},
+        1.2**2 / 4,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_check_suite_passes_applicable_checks(name):
+    loss_fn, checks, collapse = CASES[name]
+    ordered = [c for c in CHECKS if c in checks]
+    report = check_contrastive_loss(loss_fn, checks=ordered, expected_collapse=collapse, name=name)
+    assert report.passed, str(report)
+    assert [r.name for r in report.results] == ordered
+
+
+def test_check_suite_flags_what_does_not_apply():
+    """The left-out checks really fail (so leaving them out above is a statement, not a dodge)."""
+    loss_fn, _, _ = CASES["pair_in_batch"]
+    report = check_contrastive_loss(loss_fn, checks=["symmetric", "uses_temperature"])
+    assert set(report.failed_checks) == {"symmetric", "uses_temperature"}, str(report)
+    report = check_contrastive_loss(CASES["queue_nt_xent"][0], checks=["collapse_value"])
+    assert report.failed_checks == ["collapse_value"], str(report)
+    report = check_contrastive_loss(CASES["supcon_shared_labels"][0], checks=["pair_permutation_invariant", "gradient_direction"])
+    assert set(report.failed_checks) == {"pair_permutation_invariant", "gradient_direction"}, str(report)
