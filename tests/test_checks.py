@@ -1,0 +1,79 @@
+"""check_contrastive_loss: the correct loss passes, each broken one fails a named check."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from clhelpers.checks import CHECKS, check_contrastive_loss
+from clhelpers.losses import nt_xent, nt_xent_by_definition, nt_xent_flawed_targets, nt_xent_no_positives
+
+
+def test_nt_xent_passes_every_check():
+    report = check_contrastive_loss(nt_xent)
+    assert report.passed and report.failed_checks == []
+    assert [r.name for r in report.results] == list(CHECKS)
+    assert "9/9 checks passed" in str(report) and "<table>" in report._repr_html_()
+
+
+def test_flawed_targets_fail_collapse_and_gradient_direction():
+    report = check_contrastive_loss(nt_xent_flawed_targets)
+    assert not report.passed
+    assert {"collapse_value", "gradient_direction", "aligned_pairs_lower_loss"} <= set(report.failed_checks)
+    assert "wrong way" in report["gradient_direction"].detail
+    assert "FAIL" in str(report)
+
+
+def test_no_positives_fails_pairing_scale_and_small_temperature():
+    report = check_contrastive_loss(lambda z1, z2, t: nt_xent_no_positives(torch.cat([z1, z2]), t), name="np")
+    assert {"aligned_pairs_lower_loss", "scale_invariant", "finite_small_temperature"} <= set(report.failed_checks)
+    assert report.loss_name == "np"
+
+
+def test_naive_definition_fails_only_small_temperature():
+    assert check_contrastive_loss(nt_xent_by_definition).failed_checks == ["finite_small_temperature"]
+
+
+def test_loss_ignoring_temperature_is_caught():
+    report = check_contrastive_loss(lambda z1, z2, t: nt_xent(z1, z2, 0.5))
+    assert report.failed_checks == ["uses_temperature"]
+
+
+def test_asymmetric_loss_is_caught():
+    def one_direction(z1, z2, t):
+        logits = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T / t
+        return F.cross_entropy(logits, torch.arange(len(z1)))
+
+    report = check_contrastive_loss(one_direction)
+    assert "symmetric" in report.failed_checks
+    # its collapse value is log(N), not log(2N-1): the expectation is a parameter
+    assert check_contrastive_loss(one_direction, expected_collapse=math.log(8), checks=["collapse_value"]).passed
+
+
+def test_unnormalized_loss_fails_scale_invariance():
+    def no_normalization(z1, z2, t):
+        z = torch.cat([z1, z2])
+        logits = (z @ z.T / t).masked_fill(torch.eye(len(z), dtype=torch.bool), float("-inf"))
+        return F.cross_entropy(logits, (torch.arange(len(z)) + len(z1)) % len(z))
+
+    assert check_contrastive_loss(no_normalization).failed_checks == ["scale_invariant"]
+
+
+def test_crashing_loss_fails_with_the_error_as_detail():
+    def broken(z1, z2, t):
+        raise RuntimeError("boom")
+
+    report = check_contrastive_loss(broken, checks=["finite", "symmetric"])
+    assert report.failed_checks == ["finite", "symmetric"] and "RuntimeError: boom" in report["finite"].detail
+
+
+def test_report_is_reproducible_and_validates_input():
+    assert str(check_contrastive_loss(nt_xent, seed=3)) == str(check_contrastive_loss(nt_xent, seed=3))
+    with pytest.raises(ValueError):
+        check_contrastive_loss(nt_xent, checks=["nope"])
+    with pytest.raises(ValueError):
+        check_contrastive_loss(nt_xent, n=1)
+    with pytest.raises(ValueError):
+        check_contrastive_loss("not a function")
+    with pytest.raises(KeyError):
+        check_contrastive_loss(nt_xent, checks=["finite"])["symmetric"]
