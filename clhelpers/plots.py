@@ -200,7 +200,7 @@ def negative_weight_curves(similarities, weights_by_temperature: Mapping[float, 
     ax.set_xlabel("similarity of the negative to the anchor")
     ax.set_ylabel("share of the gradient push")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="lower right")
     return fig
 
 

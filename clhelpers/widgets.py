@@ -174,7 +174,7 @@ def _log_slider(value: float, description: str = "temperature"):
     import ipywidgets as w
 
     return w.FloatLogSlider(value=value, base=10, min=-2, max=1, step=0.01, description=description,
-                            readout_format=".3f", continuous_update=False)
+                            readout_format=".3f", continuous_update=True)
 
 
 def vector_explorer():
