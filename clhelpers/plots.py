@@ -70,8 +70,11 @@ def unit_circle_vectors(vectors, labels: Sequence[str] | None = None, title: str
 
 
 def probability_bars(probabilities, labels: Sequence[str] | None = None, title: str = "Softmax probabilities",
-                     highlight: int | None = None, ylabel: str = "probability") -> Figure:
-    """Bar chart of a probability vector; bar ``highlight`` (e.g. the positive) is drawn in orange."""
+                     highlight: int | None = None, ylabel: str = "probability",
+                     n_candidates: int | None = None) -> Figure:
+    """Bar chart of a probability vector; bar ``highlight`` (e.g. the positive) is drawn in orange.
+    A dotted line marks the uniform level ``1 / n_candidates`` (default: one per bar; pass 2N - 1
+    when a masked self-similarity is shown as a bar of height 0)."""
     p = _np(probabilities).ravel()
     labels = list(labels) if labels is not None else [str(i) for i in range(len(p))]
     if len(labels) != len(p):
@@ -82,7 +85,8 @@ def probability_bars(probabilities, labels: Sequence[str] | None = None, title: 
     ax.bar(range(len(p)), p, color=colors)
     ax.set_xticks(range(len(p)), labels, fontsize=8)
     ax.set_ylim(0, 1.05)
-    ax.axhline(1 / len(p), color="0.5", linestyle=":", linewidth=1, label=f"uniform (1/{len(p)})")
+    k = len(p) if n_candidates is None else int(n_candidates)
+    ax.axhline(1 / k, color="0.5", linestyle=":", linewidth=1, label=f"uniform (1/{k})")
     ax.set_ylabel(ylabel)
     ax.set_xlabel("candidate")
     ax.set_title(title)

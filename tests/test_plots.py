@@ -44,6 +44,8 @@ def test_probability_bars_counts_and_highlight():
     assert np.allclose([b.get_height() for b in bars], p.numpy())
     assert bars[0].get_facecolor() != bars[1].get_facecolor()
     assert ax.get_ylabel() == "probability" and ax.get_title() == "bars"
+    fig = plots.probability_bars(p, n_candidates=4)
+    assert np.isclose(fig.axes[0].lines[0].get_ydata()[0], 0.25)
 
 
 def test_similarity_heatmap_masks_diagonal_and_frames_positives():
