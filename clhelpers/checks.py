@@ -31,6 +31,9 @@ gradient_direction             one gradient-descent step raises the mean positiv
 
 For losses that are not pair losses over 2N views (SupCon with labels, triplet with margins),
 choose the applicable checks with ``checks=[...]`` and set ``expected_collapse``.
+
+``check_per_sample_augmentation(view_fn, image)`` checks the data side: a batch of copies of one
+image must come out as different views (each image gets its own random transform).
 """
 from __future__ import annotations
 
@@ -64,6 +67,9 @@ class CheckResult:
     name: str
     passed: bool
     detail: str
+
+    def __str__(self) -> str:
+        return f"{'ok  ' if self.passed else 'FAIL'}  {self.name}: {self.detail}"
 
 
 @dataclass
@@ -288,3 +294,29 @@ def check_contrastive_loss(
         results.append(CheckResult(check, bool(passed), detail))
     label = name or getattr(loss_fn, "__name__", "loss")
     return LossCheckReport(label, results, {"n": n, "dim": dim, "temperature": temperature, "seed": seed})
+
+
+# --------------------------------------------------------------------------- augmentation
+def check_per_sample_augmentation(view_fn: Callable, image: torch.Tensor, copies: int = 8,
+                                  seed: int = 0) -> CheckResult:
+    """Does ``view_fn(images, generator=g) -> (view1, view2)`` draw random parameters per image?
+
+    Feeds ``copies`` identical copies of ``image`` ((H, W) or (1, H, W)). Per-image augmentation
+    turns them into ``copies`` different views; a transform that draws ONE set of parameters for
+    the whole batch (torchvision's random transforms on a batched tensor) returns identical
+    views. Passes when every pair of views 1 differs and every view 1 differs from its view 2.
+    """
+    if not isinstance(image, torch.Tensor) or image.dim() not in (2, 3):
+        raise ValueError(f"image must be one (H, W) or (1, H, W) tensor, got {getattr(image, 'shape', type(image))}")
+    if copies < 2:
+        raise ValueError(f"copies must be at least 2, got {copies}")
+    batch = image.reshape(1, 1, *image.shape[-2:]).expand(copies, 1, *image.shape[-2:]).contiguous()
+    v1, v2 = view_fn(batch, generator=torch.Generator().manual_seed(seed))
+    flat1, flat2 = v1.detach().float().flatten(1), v2.detach().float().flatten(1)
+    dist = torch.cdist(flat1, flat1)
+    distinct = copies - int(torch.tensor([(dist[i, :i] < 1e-6).any() for i in range(copies)]).sum())
+    views_differ = int(((flat1 - flat2).abs().amax(dim=1) > 1e-6).sum())
+    passed = distinct == copies and views_differ == copies
+    detail = (f"{copies} copies of one image -> {distinct} distinct first views; "
+              f"view 1 != view 2 for {views_differ}/{copies}")
+    return CheckResult("per_sample_augmentation", passed, detail)

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clhelpers.checks import CHECKS, check_contrastive_loss
+from clhelpers.checks import CHECKS, check_contrastive_loss, check_per_sample_augmentation
 from clhelpers.losses import nt_xent, nt_xent_by_definition, nt_xent_flawed_targets, nt_xent_no_positives
 
 
@@ -77,3 +77,25 @@ def test_report_is_reproducible_and_validates_input():
         check_contrastive_loss("not a function")
     with pytest.raises(KeyError):
         check_contrastive_loss(nt_xent, checks=["finite"])["symmetric"]
+
+
+def _per_image_noise(images, generator=None):
+    noise = lambda: 0.1 * torch.randn(images.shape, generator=generator)
+    return images + noise(), images + noise()
+
+
+def _one_shift_for_all(images, generator=None):
+    shift = int(torch.randint(1, 4, (1,), generator=generator))
+    return images.roll(shift, dims=-1), images.roll(-shift, dims=-1)
+
+
+def test_per_sample_augmentation_check():
+    image = torch.rand(28, 28)
+    good = check_per_sample_augmentation(_per_image_noise, image)
+    assert good.passed and "8 distinct" in good.detail
+    bad = check_per_sample_augmentation(_one_shift_for_all, image, copies=5)
+    assert not bad.passed and "1 distinct" in bad.detail
+    identity = check_per_sample_augmentation(lambda x, generator=None: (x, x), image)
+    assert not identity.passed and "0/8" in identity.detail
+    with pytest.raises(ValueError):
+        check_per_sample_augmentation(_per_image_noise, torch.rand(2, 2, 28, 28))
