@@ -94,14 +94,15 @@ class LossCheckReport:
                 return r
         raise KeyError(f"no check named {name!r}; ran {[r.name for r in self.results]}")
 
-    def _summary(self) -> str:
+    def summary(self) -> str:
+        """One line: the loss name, how many checks passed, and which failed."""
         ok = sum(r.passed for r in self.results)
         verdict = "PASSED" if self.passed else "FAILED: " + ", ".join(self.failed_checks)
         return f"{self.loss_name}: {ok}/{len(self.results)} checks passed -- {verdict}"
 
     def __str__(self) -> str:
         width = max(len(r.name) for r in self.results) if self.results else 4
-        lines = [self._summary()]
+        lines = [self.summary()]
         for r in self.results:
             lines.append(f"  {'ok  ' if r.passed else 'FAIL'}  {r.name:<{width}}  {r.detail}")
         return "\n".join(lines)
@@ -113,7 +114,7 @@ class LossCheckReport:
             for r in self.results
         )
         return (
-            f"<p><b>{html.escape(self._summary())}</b></p>"
+            f"<p><b>{html.escape(self.summary())}</b></p>"
             f"<table><tr><th></th><th>check</th><th style='text-align:left'>detail</th></tr>{rows}</table>"
         )
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 
 DPI = 80
+AXIS_LABELS = {"loss": "training loss", "knn_acc": "kNN accuracy", "images_per_s": "images / s"}
 PAIR_COLORS = plt.get_cmap("tab10").colors
 
 
@@ -234,7 +235,7 @@ def image_grid(rows: Mapping[str, object], title: str = "Images", max_columns: i
 def training_curves(histories: Mapping[str, Sequence[Mapping[str, float]]],
                     keys: Sequence[str] = ("loss", "knn_acc"),
                     title: str = "Training runs compared",
-                    reference: Mapping[str, float] | None = None) -> Figure:
+                    reference: Mapping[str, float] | None = None, reference_label: str = "reference") -> Figure:
     """One panel per key in ``keys`` (e.g. loss, kNN accuracy) against epoch, one line per run
     (``histories``: label -> list of per-epoch dicts with "epoch" and the keys). ``reference``
     (key -> value, e.g. raw-pixel kNN accuracy) draws a dotted horizontal line; losses above 1e3
@@ -248,12 +249,13 @@ def training_curves(histories: Mapping[str, Sequence[Mapping[str, float]]],
             big |= bool(values) and max(abs(v) for v in values) > 1e3
             ax.plot(epochs, values, marker="o", color=PAIR_COLORS[i % 10], label=label)
         if reference and key in reference:
-            ax.axhline(reference[key], color="0.4", linestyle=":", label=f"reference {reference[key]:.3g}")
+            ax.axhline(reference[key], color="0.4", linestyle=":", label=f"{reference_label} {reference[key]:.3g}")
         if big:
             ax.set_yscale("log")
+        label = AXIS_LABELS.get(key, key.replace("_", " "))
         ax.set_xlabel("epoch")
-        ax.set_ylabel(key.replace("_", " "))
-        ax.set_title(key.replace("_", " "), fontsize=10)
+        ax.set_ylabel(label + (" (log scale)" if big else ""))
+        ax.set_title(label, fontsize=10)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     return fig
