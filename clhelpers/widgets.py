@@ -170,11 +170,14 @@ def _show(fig, line: str) -> None:
     plt.close(fig)
 
 
+_STYLE = {"description_width": "initial"}  # show the whole label, e.g. "temperature"
+
+
 def _log_slider(value: float, description: str = "temperature"):
     import ipywidgets as w
 
     return w.FloatLogSlider(value=value, base=10, min=-2, max=1, step=0.01, description=description,
-                            readout_format=".3f", continuous_update=True)
+                            readout_format=".3f", continuous_update=True, style=_STYLE)
 
 
 def vector_explorer():
@@ -188,9 +191,9 @@ def vector_explorer():
 
     return w.interactive(
         update,
-        angle1=w.IntSlider(value=30, min=0, max=360, step=5, description="angle a", continuous_update=False),
-        angle2=w.IntSlider(value=75, min=0, max=360, step=5, description="angle b", continuous_update=False),
-        length=w.FloatSlider(value=1.5, min=0.2, max=2.5, step=0.1, description="length a", continuous_update=False),
+        angle1=w.IntSlider(value=30, min=0, max=360, step=5, description="angle a", continuous_update=False, style=_STYLE),
+        angle2=w.IntSlider(value=75, min=0, max=360, step=5, description="angle b", continuous_update=False, style=_STYLE),
+        length=w.FloatSlider(value=1.5, min=0.2, max=2.5, step=0.1, description="length of a", continuous_update=False, style=_STYLE),
     )
 
 
