@@ -94,6 +94,10 @@ def test_negative_weight_curves_and_training_curves():
     fig = plots.training_curves(hist, reference={"knn_acc": 0.8})
     loss_ax, acc_ax = fig.axes
     assert loss_ax.get_yscale() == "log" and len(loss_ax.lines) == 2 and len(acc_ax.lines) == 3
+    assert loss_ax.get_ylabel() == "training loss (log scale)" and acc_ax.get_ylabel() == "kNN accuracy"
+    fig = plots.training_curves({"a": hist["a"]}, reference={"knn_acc": 0.8}, reference_label="raw pixels")
+    assert fig.axes[0].get_yscale() == "linear"
+    assert "raw pixels 0.8" in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
 
 
 def test_image_grid_rows_and_labels():
