@@ -44,6 +44,10 @@ __all__ = [
     "save_sweep",
     "load_sweeps",
     "train_with_labels",
+    "plot_alignment_uniformity",
+    "plot_sweep_accuracy",
+    "plot_hardness",
+    "write_truncated_mnist",
 ]
 
 
@@ -320,3 +324,105 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ============================================================================ plots (notebook 06)
+def _record_label(record: dict) -> str:
+    m = record.get("machine", {})
+    where = m.get("cuda_device") or f"{m.get('processor', '?')} x{m.get('cpu_count', '?')} CPU"
+    return f"recorded on {where} ({record.get('file', '?')})"
+
+
+def plot_alignment_uniformity(runs: list[dict], recorded: Sequence[dict] = (), title: str | None = None):
+    """The alignment-uniformity plane (Wang & Isola, 2020) for the temperature sweep, loss space.
+
+    One point per run of ``runs`` with ``"sweep" == "temperature"`` (labelled with tau), joined in
+    temperature order; ``recorded`` sweep records (``load_sweeps``) are drawn hollow. Both axes:
+    lower is better, so good runs sit bottom left.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=75)
+    series = [("this run", runs, "o", "C0")]
+    series += [(_record_label(r), r["runs"], "s", f"C{i + 1}") for i, r in enumerate(recorded)]
+    annotated = False
+    for label, rs, marker, color in series:
+        pts = sorted((r["temperature"], r["uniformity"], r["alignment"]) for r in rs if r.get("sweep") == "temperature")
+        if not pts:
+            continue
+        hollow = label != "this run"
+        ax.plot([p[1] for p in pts], [p[2] for p in pts], marker=marker, color=color, label=label,
+                markerfacecolor="none" if hollow else color, linestyle="--" if hollow else "-")
+        if not annotated:  # label the points of the first series only (recorded ones often coincide)
+            for t, u, a in pts:
+                ax.annotate(f"τ={t:g}", (u, a), textcoords="offset points", xytext=(5, 4), fontsize=8, color=color)
+            annotated = True
+    ax.margins(0.15)
+    ax.set_xlabel("uniformity (lower = more spread out)")
+    ax.set_ylabel("alignment (lower = positives closer)")
+    ax.set_title(title or "Temperature on the alignment-uniformity plane")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep_accuracy(runs: list[dict], recorded: Sequence[dict] = (), title: str | None = None):
+    """kNN accuracy against temperature (left) and batch size (right), live runs and recorded ones."""
+    import matplotlib.pyplot as plt
+
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.6), dpi=75)
+    series = [("this run", runs, "o", "C0", "-")]
+    series += [(_record_label(r), r["runs"], "s", f"C{i + 1}", "--") for i, r in enumerate(recorded)]
+    for ax, sweep, key, xlabel in ((axs[0], "temperature", "temperature", "temperature τ (log scale)"),
+                                   (axs[1], "batch_size", "batch_size", "batch size (log scale)")):
+        ticks = set()
+        for label, rs, marker, color, style in series:
+            pts = sorted((r[key], r["knn_acc"]) for r in rs if r.get("sweep") == sweep)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=color, linestyle=style, label=label)
+                ticks.update(p[0] for p in pts)
+        ax.set_xscale("log")
+        if ticks:  # label the swept values themselves, not powers of ten
+            ax.set_xticks(sorted(ticks), [f"{v:g}" for v in sorted(ticks)])
+            ax.minorticks_off()
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("kNN accuracy (test)")
+        ax.set_title(f"{sweep.replace('_', ' ')} sweep", fontsize=10)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or "kNN accuracy after the same number of epochs", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_hardness(temperatures: Sequence[float], shares: dict[int, Sequence[float]], n_negatives: int, title: str | None = None):
+    """Share of the negative gradient on the k hardest negatives vs temperature, one line per k,
+    with the even-spread baseline ``k / n_negatives`` dotted."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=75)
+    for i, (k, values) in enumerate(sorted(shares.items())):
+        ax.plot(temperatures, values, marker="o", color=f"C{i}", label=f"top {k} of {n_negatives}")
+        ax.axhline(k / n_negatives, color=f"C{i}", linestyle=":", label=f"even spread, k={k}")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("temperature τ (log scale)")
+    ax.set_ylabel("share of negative gradient")
+    ax.set_title(title or "Hardness-awareness: where the gradient goes")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ============================================================================ robustness demo
+def write_truncated_mnist(root: str | os.PathLike, keep_images: int = 1000) -> Path:
+    """Write what an interrupted download leaves in ``ROOT/MNIST/raw``: valid IDX headers, complete
+    label files, but image files that stop after ``keep_images`` digits. For demos and tests of
+    ``load_mnist(source="torchvision", root=ROOT)``, which must refuse them. Returns the raw folder."""
+    raw = Path(root) / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", 60000), ("t10k", 10000)):
+        header = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28))
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + bytes(keep_images * 28 * 28))
+        header = (2049).to_bytes(4, "big") + n.to_bytes(4, "big")
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(header + bytes(n))
+    return raw

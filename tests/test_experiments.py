@@ -124,3 +124,23 @@ def test_cli_rejects_bad_values(capsys):
     with pytest.raises(SystemExit):
         main(["sweep", "--temperatures", "0", "--batch-sizes"])
     assert "temperature" in capsys.readouterr().err
+
+
+def test_plots_draw_live_and_recorded_runs():
+    import matplotlib.pyplot as plt
+
+    from clhelpers.experiments import plot_alignment_uniformity, plot_hardness, plot_sweep_accuracy
+
+    live = [{"sweep": "temperature", "temperature": t, "batch_size": 256, "knn_acc": a, "alignment": al, "uniformity": u}
+            for t, a, al, u in ((0.1, 0.9, 0.3, -3.2), (1.0, 0.8, 0.1, -2.5))]
+    live.append({"sweep": "batch_size", "temperature": 0.2, "batch_size": 64, "knn_acc": 0.91, "alignment": 0.2, "uniformity": -3})
+    recorded = [{"machine": {"processor": "x86_64", "cpu_count": 2}, "command": "c", "runs": live, "file": "sweep-x.json"}]
+    fig = plot_alignment_uniformity(live, recorded)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 and "sweep-x.json" in ax.get_legend().get_texts()[1].get_text()
+    assert list(ax.lines[0].get_xdata()) == [-3.2, -2.5]
+    fig2 = plot_sweep_accuracy(live, recorded)
+    assert [len(a.lines) for a in fig2.axes] == [2, 2]
+    fig3 = plot_hardness([0.1, 1.0], {1: [0.5, 0.1], 10: [0.9, 0.4]}, n_negatives=30)
+    assert len(fig3.axes[0].lines) == 4
+    plt.close("all")

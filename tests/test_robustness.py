@@ -5,6 +5,7 @@ import os
 import pytest
 
 from clhelpers.data import MNISTFileError, load_mnist
+from clhelpers.experiments import write_truncated_mnist
 
 
 def write_idx(path, magic, dims, payload_bytes):
@@ -31,6 +32,13 @@ def test_truncated_download_is_reported_with_the_fix(tmp_path, split):
     assert f"{prefix}-images-idx3-ubyte" in message  # names the broken file
     assert "delete" in message and "re-download" in message  # and says what to do
     assert str(raw) in message  # and which folder to delete
+
+
+def test_demo_helper_writes_a_truncated_download(tmp_path):
+    raw = write_truncated_mnist(tmp_path, keep_images=10)
+    assert (raw / "train-labels-idx1-ubyte").stat().st_size == 8 + 60000
+    with pytest.raises(MNISTFileError, match="t10k-images-idx3-ubyte has 7856 bytes, expected 7840016"):
+        load_mnist("test", source="torchvision", root=tmp_path)
 
 
 def test_garbage_file_is_reported(tmp_path):
