@@ -289,7 +289,7 @@ def _torchvision_geometry(p: ViewParams, size: int):
     return [
         v2.RandomResizedCrop(size, scale=p.crop_scale, ratio=p.aspect_ratio, antialias=True),
         v2.RandomAffine(degrees=p.rotation, translate=(p.translate, p.translate) if p.translate > 0 else None,
-                        shear=p.shear if p.shear > 0 else None),
+                        shear=p.shear if p.shear > 0 else None, interpolation=v2.InterpolationMode.BILINEAR),
     ]
 
 
@@ -388,15 +388,15 @@ def plot_views(images: torch.Tensor, views_list: list[torch.Tensor], row_titles:
         raise ValueError(f"col_titles needs {b} entries (one per image), got {len(col_titles)}")
 
     fig, axes = plt.subplots(len(rows), b, figsize=(min(10.0, 0.6 + cell_inches * b), min(4.0, 0.3 + cell_inches * len(rows))),
-                             dpi=75, squeeze=False)
+                             dpi=80, squeeze=False)
     for r, row in enumerate(rows):
         for c in range(b):
             ax = axes[r, c]
-            ax.imshow(row[c, 0].cpu().numpy(), cmap="gray", vmin=0.0, vmax=1.0)
+            ax.imshow(row[c, 0].cpu().numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel(row_titles[r], fontsize=9)
+                ax.set_ylabel(row_titles[r], fontsize=9, rotation=0, ha="right", va="center")
             if r == 0 and col_titles is not None:
                 ax.set_title(col_titles[c], fontsize=9)
     if title:
