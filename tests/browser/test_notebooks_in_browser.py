@@ -67,6 +67,21 @@ def entropy_of(output) -> float:
     return float(found[-1])
 
 
+def settled(output, value: float, quiet_s: float = 0.8, timeout_s: float = 15.0) -> float:
+    """Keep reading until the printed entropy has not changed for ``quiet_s`` (key presses queue callbacks)."""
+    deadline, last_change = time.monotonic() + timeout_s, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - last_change < quiet_s:
+        time.sleep(0.2)
+        try:
+            now = entropy_of(output)
+        except AssertionError:  # between clearing the output and printing the new line
+            last_change = time.monotonic()
+            continue
+        if now != value:
+            value, last_change = now, time.monotonic()
+    return value
+
+
 def wait_for_new_entropy(output, old: float, timeout_s: float = 30.0) -> float:
     """Poll the output widget until the printed entropy differs from ``old``."""
     deadline = time.monotonic() + timeout_s
@@ -76,7 +91,7 @@ def wait_for_new_entropy(output, old: float, timeout_s: float = 30.0) -> float:
         except AssertionError:  # the interact output is cleared and re-printed: try again
             value = old
         if value != old:
-            return value
+            return settled(output, value)
         time.sleep(0.2)
     raise AssertionError(f"the entropy stayed at {old} for {timeout_s} s after moving the slider")
 
@@ -119,8 +134,6 @@ def test_notebook_01_runs_and_temperature_slider_drives_entropy(page, lab):
     page.mouse.move(track["x"] - 20, hb["y"] + hb["height"] / 2, steps=12)
     page.mouse.up()
     coldest = wait_for_new_entropy(output, warmer)
-    page.wait_for_timeout(1000)  # continuous_update: let the last callback finish printing
-    coldest = entropy_of(output)
     assert coldest < colder, f"dragging to the smallest temperature should give the lowest entropy: {coldest} vs {colder}"
 
     print(f"entropy (nats): start {start}, colder {colder}, warmer {warmer}, dragged to the left end {coldest}")
