@@ -87,7 +87,8 @@ def hard_negative_share(z1: torch.Tensor, z2: torch.Tensor, temperature: float, 
     Uses ``negative_weights``; "hardest" means most similar to the anchor. If the gradient were
     spread evenly the share would be ``k / (2N - 2)``; at small temperatures it approaches 1.
     """
-    n = z1.shape[0] if isinstance(z1, torch.Tensor) and z1.dim() == 2 else 0
+    _check_pair(z1, z2)
+    n = z1.shape[0]
     if int(k) != k or not 1 <= k <= 2 * n - 2:
         raise ValueError(f"k must be an integer between 1 and 2N - 2 = {2 * n - 2} (the number of negatives), got {k!r}")
     w = negative_weights(z1, z2, temperature)
