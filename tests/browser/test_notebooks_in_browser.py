@@ -150,7 +150,8 @@ def test_notebook_opens_with_a_live_kernel(page, lab, path):
     page_errors: list[str] = []
     page.on("pageerror", lambda e: page_errors.append(str(e)))
     open_notebook(page, lab, path.name)
-    n_cells = len(json.loads(path.read_text())["cells"])
+    served = lab.root / "notebooks" / path.name  # the copy the server was started with
+    n_cells = len(json.loads(served.read_text())["cells"])
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.length") == n_cells
     assert page.locator(".jp-Notebook .jp-Cell").count() > 0, "no cell rendered"
     # The kernel must still be idle a moment later (not dead/restarting), with no error dialog.
