@@ -1,0 +1,104 @@
+"""Tests for clhelpers.train: config validation, a tiny run, outputs, resume, interruption, CLI."""
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from clhelpers.losses import nt_xent
+from clhelpers.models import Encoder, load_encoder
+from clhelpers.train import TrainConfig, lr_factor, main, preset, train
+
+
+def tiny(**kw):
+    base = dict(preset="test", data="offline", device="cpu", epochs=2, batch_size=64, lr=3e-3, widths=(4, 8, 8),
+                depth=1, proj_dim=16, hidden_dim=32, train_size=384, test_size=200, knn_k=5)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(batch_size=1), dict(lr=0.0), dict(lr=-1.0),
+                                 dict(temperature=0.0), dict(temperature=float("inf")), dict(data="imagenet"),
+                                 dict(device="tpu"), dict(resume=True, out_dir=None)])
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError):
+        tiny(**bad)
+
+
+def test_presets():
+    for name in ("cpu", "cpu-tiny", "cpu-sweep", "cuda"):
+        assert isinstance(preset(name), TrainConfig) and preset(name).preset == name
+    assert preset("cpu").train_size == 4000
+    assert preset("auto").preset == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError):
+        preset("huge")
+
+
+def test_lr_schedule():
+    factors = [lr_factor(s, 10, 100) for s in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[9:], factors[10:]))  # cosine: non-increasing
+    assert factors[-1] < 0.01
+
+
+def test_tiny_run_learns_and_writes_outputs(tmp_path):
+    result = train(tiny(epochs=3, out_dir=str(tmp_path)), progress=False)
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    for h in result.history:
+        assert {"epoch", "loss", "knn_acc", "images_per_s", "wall_s"} <= set(h)
+        assert 0.0 <= h["knn_acc"] <= 1.0 and h["images_per_s"] > 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["finished"] and metrics["device"] == "cpu" and metrics["train_images"] == 384
+    assert metrics["config"]["batch_size"] == 64 and len(metrics["history"]) == 3
+    assert 0.0 <= metrics["pixel_knn_acc"] <= 1.0
+    enc = load_encoder(tmp_path / "encoder.pt")
+    assert isinstance(enc, Encoder)
+    x = torch.rand(4, 1, 28, 28)
+    result.encoder.eval()
+    assert torch.allclose(enc(x), result.encoder(x), atol=1e-5)
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path):
+    straight = train(tiny(epochs=2), progress=False).history
+    # interrupt (a simulated Ctrl-C from inside the loss) in the middle of epoch 2, then resume
+    calls = {"n": 0}
+
+    def stop_in_epoch_2(z1, z2, t):
+        calls["n"] += 1
+        if calls["n"] == 384 // 64 + 2:  # second step of epoch 2
+            raise KeyboardInterrupt
+        return nt_xent(z1, z2, t)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(epochs=2, out_dir=str(tmp_path)), loss_fn=stop_in_epoch_2, progress=False)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == 1  # the last completed epoch was saved
+    assert json.loads((tmp_path / "metrics.json").read_text())["interrupted"]
+    resumed = train(tiny(epochs=2, out_dir=str(tmp_path), resume=True), progress=False).history
+    assert [h["loss"] for h in resumed] == [h["loss"] for h in straight]
+    assert [h["knn_acc"] for h in resumed] == [h["knn_acc"] for h in straight]
+
+
+def test_resume_refuses_changed_settings(tmp_path):
+    train(tiny(epochs=1, out_dir=str(tmp_path)), progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        train(tiny(epochs=1, batch_size=32, out_dir=str(tmp_path), resume=True), progress=False)
+
+
+@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--batch-size", "1"], ["--lr", "-1"], ["--temperature", "0"],
+                                  ["--data", "imagenet"], ["--device", "tpu"], ["--preset", "huge"], ["--resume"],
+                                  ["--epochs", "two"]])
+def test_cli_rejects_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(argv)
+    assert err.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_cli_tiny_run(tmp_path, capsys):
+    code = main(["--preset", "cpu-sweep", "--data", "offline", "--device", "cpu", "--epochs", "1", "--train-size", "256",
+                 "--batch-size", "128", "--quiet", "--out", str(tmp_path)])
+    assert code == 0
+    assert "kNN accuracy" in capsys.readouterr().out
+    assert (tmp_path / "encoder.pt").is_file() and (tmp_path / "checkpoint.pt").is_file()
