@@ -88,3 +88,21 @@ def test_embed_restores_mode_and_shapes():
     assert math.isfinite(float(feats.sum()))
     with pytest.raises(ValueError):
         embed(enc, images, batch_size=0)
+
+
+def test_evaluate_cli(tmp_path, capsys):
+    from clhelpers.evaluate import main
+    from clhelpers.models import save_encoder
+
+    with pytest.raises(SystemExit):
+        main(["--encoder", str(tmp_path / "missing.pt")])
+    save_encoder(Encoder(widths=(4, 8, 8), depth=1), tmp_path / "encoder.pt")
+    with pytest.raises(SystemExit):
+        main(["--encoder", str(tmp_path / "encoder.pt"), "--k", "0"])
+    main(["--encoder", str(tmp_path / "encoder.pt"), "--data", "offline", "--device", "cpu"])
+    out = capsys.readouterr().out
+    from clhelpers.data import load_mnist
+    from clhelpers.evaluate import pixel_knn_accuracy
+
+    expected = pixel_knn_accuracy(*load_mnist("train", source="offline"), *load_mnist("test", source="offline"))
+    assert "kNN accuracy" in out and f"raw-pixel kNN baseline: {expected:.4f}" in out
