@@ -24,12 +24,10 @@ import torch.nn.functional as F
 
 from .augment import ViewParams, make_views, to_unit_float
 from .data import load_mnist
-from .device import pick_device, set_seed
 from .evaluate import alignment, uniformity
-from .losses import _check_pair, _unit_rows, nt_xent, positive_index, supcon
-from .models import Encoder, SimCLRModel
+from .losses import _check_pair, _unit_rows, nt_xent, positive_index
 from .similarity import _check_temperature
-from .train import PRESETS, TrainConfig, _knn, _load_data, lr_factor, preset, train
+from .train import PRESETS, TrainConfig, preset, train
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
 
@@ -43,7 +41,6 @@ __all__ = [
     "machine_info",
     "save_sweep",
     "load_sweeps",
-    "train_with_labels",
     "plot_alignment_uniformity",
     "plot_sweep_accuracy",
     "plot_hardness",
@@ -241,53 +238,6 @@ def load_sweeps(folder: str | os.PathLike = "benchmarks") -> list[dict]:
 
 
 # ============================================================================ labels-aware training
-def train_with_labels(
-    config: TrainConfig,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor] = supcon,
-    progress: bool = True,
-) -> dict:
-    """The training recipe of ``clhelpers.train.train``, but the loss also gets the batch labels.
-
-    ``loss_fn(z1, z2, labels, temperature)``, e.g. ``supcon``. ``train`` calls its loss as
-    ``loss_fn(z1, z2, temperature)`` and cannot pass labels, hence this short loop: same data,
-    model, views, AdamW with warm-up + cosine schedule, kNN after the last epoch; no checkpoints,
-    no autocast. Returns ``{"model", "history", "knn_acc"}``.
-    """
-    from tqdm.auto import tqdm
-
-    device = pick_device(config.device)
-    perm_gen = set_seed(config.seed)
-    view_gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(config.seed + 1)
-    x_train, y_train, x_test, y_test = _load_data(config, device)
-    model = SimCLRModel(Encoder(config.widths, config.depth), proj_dim=config.proj_dim, hidden_dim=config.hidden_dim).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps = len(x_train) // config.batch_size
-    warmup = round(config.warmup_epochs * steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, steps * config.epochs))
-    history = []
-    model.train()
-    with tqdm(total=steps * config.epochs, desc=f"labels {config.preset}", unit="step", disable=not progress) as bar:
-        for epoch in range(config.epochs):
-            perm = torch.randperm(len(x_train), generator=perm_gen).to(device)
-            total = 0.0
-            for step in range(steps):
-                idx = perm[step * config.batch_size : (step + 1) * config.batch_size]
-                v1, v2 = make_views(x_train[idx], config.views, generator=view_gen)
-                _, z = model(torch.cat([v1, v2]))
-                loss = loss_fn(z[: len(idx)], z[len(idx) :], y_train[idx], config.temperature)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                total += float(loss.detach())
-                bar.update(1)
-            history.append({"epoch": epoch + 1, "loss": total / steps})
-    knn = _knn(model, x_train, y_train, x_test, y_test, config.knn_k, device)
-    history[-1]["knn_acc"] = knn
-    model.eval()
-    return {"model": model, "history": history, "knn_acc": knn}
-
-
 # ============================================================================ CLI
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m clhelpers.experiments", description="Sweeps for notebook 06.")

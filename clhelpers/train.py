@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch import nn
 
 from .augment import ViewParams, make_views
 from .data import load_mnist
@@ -282,11 +281,14 @@ def train(
     loss_fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor] = nt_xent,
     progress: bool = True,
     on_epoch_end: Callable[[dict], None] | None = None,
+    with_labels: bool = False,
 ) -> TrainResult:
     """Train a ``SimCLRModel`` as ``config`` says and return a ``TrainResult``.
 
     ``loss_fn(z1, z2, temperature)`` gets the two views' projections (float32) and returns a scalar;
-    NT-Xent by default, any other loss with that signature plugs in. ``progress`` shows a tqdm bar
+    NT-Xent by default, any other loss with that signature plugs in. With ``with_labels=True`` the
+    loss also gets the batch's class labels, as ``loss_fn(z1, z2, labels, temperature)`` (e.g.
+    ``clhelpers.losses.supcon``): supervised contrastive learning with the same recipe. ``progress`` shows a tqdm bar
     (loss, images/s, last kNN accuracy). ``on_epoch_end(record)`` is called after every epoch (after
     the checkpoint is written) with that epoch's history record::
 
@@ -383,7 +385,11 @@ def train(
                 with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
                     _, z = step_model(views)
                 z = z.float()
-                loss = loss_fn(z[: cfg.batch_size], z[cfg.batch_size:], cfg.temperature)
+                z1, z2 = z[: cfg.batch_size], z[cfg.batch_size:]
+                if with_labels:
+                    loss = loss_fn(z1, z2, y_train[idx], cfg.temperature)
+                else:
+                    loss = loss_fn(z1, z2, cfg.temperature)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -13,9 +13,7 @@ from clhelpers.experiments import (
     representation_quality,
     run_sweep,
     save_sweep,
-    train_with_labels,
 )
-from clhelpers.losses import supcon
 from clhelpers.models import Encoder, SimCLRModel
 from clhelpers.train import preset
 
@@ -100,12 +98,6 @@ def test_run_sweep_bad_input():
         run_sweep({"epochs": 1}, temperatures=[0.1])
     with pytest.raises(ValueError, match="temperature"):
         run_sweep(tiny_config(), temperatures=[-0.1])
-
-
-def test_train_with_labels_supcon():
-    out = train_with_labels(tiny_config(), supcon, progress=False)
-    assert len(out["history"]) == 1 and 0.0 <= out["knn_acc"] <= 1.0
-    assert out["history"][0]["loss"] > 0
 
 
 def test_save_and_load_sweeps(tmp_path):

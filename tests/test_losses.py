@@ -171,7 +171,6 @@ def test_no_positives_loss_cannot_see_the_pairs():
     p = torch.randperm(8, generator=g)
     aligned = nt_xent_no_positives(torch.cat([f, f]), 0.5)
     misaligned = nt_xent_no_positives(torch.cat([f, f[p]]), 0.5)
-    random_pairs = nt_xent_no_positives(torch.cat([f, torch.randn(8, 32, generator=g)]), 0.5)
     # aligning the positives does not lower it below a wrong alignment: it ignores the pairs
     assert torch.allclose(aligned, misaligned)
     # and un-normalized features of ordinary size overflow to NaN

@@ -1,11 +1,10 @@
 """Tests for clhelpers.train: config validation, a tiny run, outputs, resume, interruption, CLI."""
 import json
-from dataclasses import replace
 
 import pytest
 import torch
 
-from clhelpers.losses import nt_xent
+from clhelpers.losses import nt_xent, supcon
 from clhelpers.models import Encoder, load_encoder
 from clhelpers.train import TrainConfig, lr_factor, main, preset, train
 
@@ -102,3 +101,16 @@ def test_cli_tiny_run(tmp_path, capsys):
     assert code == 0
     assert "kNN accuracy" in capsys.readouterr().out
     assert (tmp_path / "encoder.pt").is_file() and (tmp_path / "checkpoint.pt").is_file()
+
+
+def test_with_labels_passes_the_batch_labels_to_the_loss():
+    seen = []
+
+    def spy(z1, z2, labels, temperature):
+        seen.append(labels.clone())
+        return supcon(z1, z2, labels, temperature)
+
+    result = train(tiny(epochs=1), loss_fn=spy, progress=False, with_labels=True)
+    assert len(seen) == 384 // 64 and all(s.shape == (64,) and s.dtype == torch.int64 for s in seen)
+    assert len(torch.cat(seen).unique()) == 10  # real class labels, not sample indices
+    assert 0.0 <= result.knn_acc <= 1.0 and result.history[0]["loss"] > 0
