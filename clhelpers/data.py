@@ -47,8 +47,14 @@ def offline_mode() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+_SAID: set[str] = set()
+
+
 def _say(message: str) -> None:
-    print(f"[clhelpers.data] {message}", file=sys.stderr)
+    """Print a one-line notice on stderr, once per session (a sweep loads the data many times)."""
+    if message not in _SAID:
+        _SAID.add(message)
+        print(f"[clhelpers.data] {message}", file=sys.stderr)
 
 
 def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLike = "data") -> tuple[torch.Tensor, torch.Tensor]:
