@@ -77,6 +77,16 @@ def embed(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024, devi
     return torch.cat(out)
 
 
+def _check_split(train_feats, train_labels, test_feats, test_labels) -> None:
+    """The checks shared by the classifiers: 2-D finite features of one width, one label per row."""
+    _check_features(train_feats, "train_feats")
+    _check_features(test_feats, "test_feats")
+    _check_labels(train_labels, train_feats.shape[0], "train_labels")
+    _check_labels(test_labels, test_feats.shape[0], "test_labels")
+    if train_feats.shape[1] != test_feats.shape[1]:
+        raise ValueError(f"train_feats and test_feats need the same width, got {train_feats.shape[1]} and {test_feats.shape[1]}")
+
+
 def knn_accuracy(
     train_feats: torch.Tensor,
     train_labels: torch.Tensor,
@@ -98,12 +108,7 @@ def knn_accuracy(
     too (pass ``images.flatten(1).float()``). Test rows are processed ``batch_size`` at a time,
     on the device of ``train_feats``.
     """
-    _check_features(train_feats, "train_feats")
-    _check_features(test_feats, "test_feats")
-    _check_labels(train_labels, train_feats.shape[0], "train_labels")
-    _check_labels(test_labels, test_feats.shape[0], "test_labels")
-    if train_feats.shape[1] != test_feats.shape[1]:
-        raise ValueError(f"train_feats and test_feats need the same width, got {train_feats.shape[1]} and {test_feats.shape[1]}")
+    _check_split(train_feats, train_labels, test_feats, test_labels)
     if not isinstance(k, int) or k < 1 or k > train_feats.shape[0]:
         raise ValueError(f"k must be an int between 1 and the number of training rows ({train_feats.shape[0]}), got {k!r}")
     if not (temperature > 0 and math.isfinite(temperature)):
@@ -139,12 +144,7 @@ def linear_probe_accuracy(
     (:math:`\lambda` = ``weight_decay``) is fit full-batch with L-BFGS (``max_iter`` iterations)
     on the features' device. Deterministic, and a few seconds on 60,000 x 128 features on a CPU.
     """
-    _check_features(train_feats, "train_feats")
-    _check_features(test_feats, "test_feats")
-    _check_labels(train_labels, train_feats.shape[0], "train_labels")
-    _check_labels(test_labels, test_feats.shape[0], "test_labels")
-    if train_feats.shape[1] != test_feats.shape[1]:
-        raise ValueError(f"train_feats and test_feats need the same width, got {train_feats.shape[1]} and {test_feats.shape[1]}")
+    _check_split(train_feats, train_labels, test_feats, test_labels)
     if weight_decay < 0 or max_iter < 1:
         raise ValueError(f"weight_decay must be >= 0 and max_iter >= 1, got {weight_decay}, {max_iter}")
     device = train_feats.device
