@@ -23,10 +23,13 @@ from .conftest import ARTIFACTS, notebooks_source
 NB01 = "01_similarity_and_temperature.ipynb"
 ENTROPY = re.compile(r"entropy\s*[=:]\s*(-?\d+(?:\.\d+)?)")
 
-KERNEL_IDLE_JS = """() => {
+# True once the CURRENT tab is the notebook named `name` (not the previous test's tab, which stays
+# current while the new page loads) and its kernel is idle.
+KERNEL_IDLE_JS = """(name) => {
   const app = window.jupyterapp;
   const w = app && app.shell && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!w || !w.context || !w.context.path.endsWith(name)) return false;
+  const k = w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return !!(k && k.status === 'idle' && w.content && w.content.model);
 }"""
 
@@ -53,7 +56,7 @@ def notebook_paths() -> list[Path]:
 
 def open_notebook(page, lab, name: str, timeout_ms: int = 90_000) -> None:
     page.goto(f"{lab.url}/lab/tree/notebooks/{name}?token={lab.token}")
-    page.wait_for_function(KERNEL_IDLE_JS, timeout=timeout_ms)
+    page.wait_for_function(KERNEL_IDLE_JS, arg=name, timeout=timeout_ms)
 
 
 def dialogs(page) -> list[str]:
@@ -158,7 +161,7 @@ def test_notebook_opens_with_a_live_kernel(page, lab, path):
     # or restarting; and no error dialog.
     page.wait_for_timeout(1000)
     try:
-        page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
+        page.wait_for_function(KERNEL_IDLE_JS, arg=path.name, timeout=30_000)
     except Exception:
         status = page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayStatus")
         pytest.fail(f"the kernel did not return to idle (status {status!r}); server log:\n{lab.log_tail()}")
