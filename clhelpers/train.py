@@ -11,6 +11,8 @@ The loop, per step::
 Each epoch is one pass over a fresh random permutation (the last incomplete batch is dropped),
 followed by a kNN evaluation of the encoder on the held-out test split. On CUDA the forward pass
 runs under bf16 autocast with channels-last tensors (``torch.compile`` is optional: ``compile``).
+The ``"cpu"`` preset uses bf16 autocast too when the CPU has native bf16 (``cpu_has_bf16()``):
+on the 2-core AMD EPYC it roughly halves the run time at the same accuracy (kNN 0.950 vs 0.953).
 
 Presets (``preset(name)``): ``"cpu"`` (the default without a GPU: 4,000 training digits, a small
 encoder, under 5 minutes on 2 cores), ``"cuda"`` (the default with a GPU: all 60,000 digits, the
@@ -88,7 +90,8 @@ class TrainConfig:
     test_size: int | None = None      # evaluate kNN on the first this-many test digits
     knn_k: int = 20
     eval_every: int = 1               # kNN every this-many epochs (and always after the last)
-    amp: bool = True                  # bf16 autocast (CUDA only; ignored elsewhere)
+    amp: bool = True                  # bf16 autocast on CUDA
+    cpu_amp: bool = False             # bf16 autocast on the CPU too (a win only with native bf16: cpu_has_bf16())
     channels_last: bool = True        # channels-last memory format (faster convolutions)
     compile: bool = False             # torch.compile the model (CUDA; first epoch pays compile time)
     out_dir: str | None = None        # where checkpoint.pt / encoder.pt / metrics.json go
@@ -150,6 +153,17 @@ class TrainConfig:
 CPU_VIEWS = ViewParams(crop_scale=(0.4, 1.0), rotation=20.0, shear=10.0, translate=0.1, noise_std=0.15, erase_prob=0.5)
 
 
+def cpu_has_bf16() -> bool:
+    """True on a (Linux) CPU with native bfloat16 instructions (AVX512-BF16 or AMX), where bf16
+    autocast roughly doubles this encoder's training speed (measured on a 2-core AMD EPYC).
+    Elsewhere bf16 is emulated and slower than float32, so the CPU preset leaves it off."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 def _cpu_common(**overrides) -> TrainConfig:
     base = dict(device="auto", widths=(16, 32, 64), depth=2, proj_dim=64, hidden_dim=128,
                 train_size=4000, batch_size=256, temperature=0.2, lr=3e-3, warmup_epochs=1.0)
@@ -159,7 +173,7 @@ def _cpu_common(**overrides) -> TrainConfig:
 
 PRESETS: dict[str, Callable[[], TrainConfig]] = {
     # the default without a GPU: under 5 minutes end to end on 2 CPU cores
-    "cpu": lambda: _cpu_common(preset="cpu", epochs=90, eval_every=5, views=CPU_VIEWS),
+    "cpu": lambda: _cpu_common(preset="cpu", epochs=90, eval_every=5, views=CPU_VIEWS, cpu_amp=cpu_has_bf16()),
     # notebook 03 (flawed vs fixed loss): about 15 s per run
     "cpu-tiny": lambda: _cpu_common(preset="cpu-tiny", epochs=6),
     # notebook 06 (temperature / batch-size sweeps): about 10 s per run
@@ -341,7 +355,7 @@ def train(
     if on_cuda:
         torch.backends.cudnn.benchmark = True
     step_model = torch.compile(model) if (cfg.compile and on_cuda) else model
-    use_amp = cfg.amp and on_cuda
+    use_amp = (cfg.amp and on_cuda) or (cfg.cpu_amp and device.type == "cpu")
 
     def snapshot(epoch: int) -> dict:
         return {
@@ -467,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="use the whole training set (undo the CPU presets' 4,000-digit cap)")
     p.add_argument("--eval-every", type=int, help="kNN evaluation every N epochs (default 1)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
-    p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
+    p.add_argument("--no-amp", action="store_true", help="no bf16 autocast (CUDA, or a CPU preset that uses it)")
     p.add_argument("--out", help="output folder for checkpoint.pt, encoder.pt, metrics.json (e.g. runs/cpu)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -492,6 +506,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         overrides["compile"] = True
     if args.no_amp:
         overrides["amp"] = False
+        overrides["cpu_amp"] = False
     if args.resume and not args.out:
         parser.error("--resume needs --out DIR (the folder with checkpoint.pt)")
     overrides["out_dir"] = args.out

@@ -114,3 +114,13 @@ def test_with_labels_passes_the_batch_labels_to_the_loss():
     assert len(seen) == 384 // 64 and all(s.shape == (64,) and s.dtype == torch.int64 for s in seen)
     assert len(torch.cat(seen).unique()) == 10  # real class labels, not sample indices
     assert 0.0 <= result.knn_acc <= 1.0 and result.history[0]["loss"] > 0
+
+
+def test_cpu_bf16_autocast_trains_and_no_amp_flag_turns_it_off():
+    result = train(tiny(epochs=1, cpu_amp=True), progress=False)
+    assert torch.isfinite(torch.tensor(result.history[0]["loss"]))
+    from clhelpers.train import build_parser, config_from_args
+
+    parser = build_parser()
+    cfg = config_from_args(parser.parse_args(["--preset", "cpu", "--no-amp", "--device", "cpu"]), parser)
+    assert cfg.cpu_amp is False and cfg.amp is False
