@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .similarity import _check_temperature
+from .similarity import _check_temperature, check_positive
 
 __all__ = [
     "nt_xent",
@@ -226,13 +226,7 @@ def collapse_value(n: int) -> float:
 # Other contrastive objectives, same conventions as above (rows are samples, embeddings are
 # L2-normalized inside each loss, the mean over anchors is returned as a 0-dim tensor).
 def _check_margin(margin: float) -> float:
-    try:
-        m = float(margin)
-    except (TypeError, ValueError):
-        raise ValueError(f"margin must be a positive number, got {margin!r}") from None
-    if not (m > 0 and m < float("inf")):
-        raise ValueError(f"margin must be positive and finite, got {margin!r} (distances of unit vectors lie in [0, 2])")
-    return m
+    return check_positive(margin, "margin", hint="distances of unit vectors lie in [0, 2]")
 
 
 def pair_contrastive_loss(

@@ -37,10 +37,15 @@ def softmax_with_temperature(logits: torch.Tensor, temperature: float, dim: int 
 
 
 def _check_temperature(temperature: float) -> float:
+    return check_positive(temperature, "temperature", hint="try 0.1 to 1.0")
+
+
+def check_positive(value: float, name: str, hint: str = "") -> float:
+    """``float(value)`` if it is a positive, finite number; otherwise a ``ValueError`` naming ``name``."""
     try:
-        t = float(temperature)
+        x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}") from None
-    if not (t > 0 and t < float("inf")):
-        raise ValueError(f"temperature must be positive and finite, got {temperature!r} (try 0.1 to 1.0)")
-    return t
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not (x > 0 and x < float("inf")):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}" + (f" ({hint})" if hint else ""))
+    return x
