@@ -1,21 +1,11 @@
 """Widget callbacks return the right numbers; the interactive UIs update when a slider moves."""
 import math
 
-import matplotlib
+import pytest
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from clhelpers import widgets  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from clhelpers import widgets
 
 
 def test_vector_similarity_dot_and_cosine():
