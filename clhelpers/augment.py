@@ -27,11 +27,13 @@ identical views on every run.
 ``batchwide_views`` reproduces a common bug for comparison: a torchvision transform applied to a
 batched tensor draws ONE set of parameters for the whole batch. ``torchvision_views_transform`` and
 ``TwoViewDataset`` are the usual per-image torchvision pipeline, used as the speed baseline.
+Pictures of views (``plot_views``, the slider callback ``preview_views``) are in ``clhelpers.plots``.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -45,8 +47,6 @@ __all__ = [
     "batchwide_views",
     "torchvision_views_transform",
     "TwoViewDataset",
-    "plot_views",
-    "preview_views",
 ]
 
 
@@ -283,7 +283,7 @@ def make_views(images: torch.Tensor, params: ViewParams | None = None,
 # torchvision: the batch-wide bug, and the usual per-image pipeline (speed baseline)
 # ---------------------------------------------------------------------------------------------
 
-def _torchvision_geometry(p: ViewParams, size: int):
+def _torchvision_geometry(p: ViewParams, size: int) -> list:
     from torchvision.transforms import v2
 
     return [
@@ -318,7 +318,7 @@ def batchwide_views(images: torch.Tensor, params: ViewParams | None = None,
         return transform(x), transform(x)
 
 
-def torchvision_views_transform(params: ViewParams | None = None, size: int = 28):
+def torchvision_views_transform(params: ViewParams | None = None, size: int = 28) -> Callable[[object], torch.Tensor]:
     """The usual per-image torchvision pipeline for one view: PIL digit -> float (1, size, size).
 
     ``RandomResizedCrop`` + ``RandomAffine`` (same strengths as ``params``), then to a float tensor
@@ -343,7 +343,7 @@ class TwoViewDataset(torch.utils.data.Dataset):
     ``torchvision.datasets.MNIST`` does, so ``torchvision_views_transform()`` plugs in directly.
     """
 
-    def __init__(self, images: torch.Tensor, transform) -> None:
+    def __init__(self, images: torch.Tensor, transform: Callable[[object], torch.Tensor]) -> None:
         if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 3:
             got = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, torch.Tensor) else type(images).__name__
             raise ValueError(f"images must be a uint8 tensor (N, H, W) as load_mnist returns, got {got}")
@@ -360,66 +360,3 @@ class TwoViewDataset(torch.utils.data.Dataset):
 
         img = Image.fromarray(self.images[index])  # uint8 (H, W) -> 8-bit grayscale ("L")
         return self.transform(img), self.transform(img)
-
-
-# ---------------------------------------------------------------------------------------------
-# Pictures for the notebooks
-# ---------------------------------------------------------------------------------------------
-
-def plot_views(images: torch.Tensor, views_list: list[torch.Tensor], row_titles: list[str] | None = None,
-               title: str | None = None, col_titles: list[str] | None = None, cell_inches: float = 0.8):
-    """A grid: one column per image, the originals in the top row and one row per entry of ``views_list``.
-
-    ``images`` and every ``views_list[k]`` hold the same B images, (B, H, W) or (B, 1, H, W), uint8 or
-    float in [0, 1]. Rows are labelled ``original``, ``view 1``, ... unless ``row_titles`` (one per
-    row, originals included) says otherwise. Returns the matplotlib Figure (shown by Jupyter).
-    """
-    import matplotlib.pyplot as plt
-
-    rows = [to_unit_float(images)] + [to_unit_float(v) for v in views_list]
-    b = rows[0].shape[0]
-    if b == 0 or any(r.shape != rows[0].shape for r in rows):
-        raise ValueError(f"images and every entry of views_list need the same non-empty shape, got {[tuple(r.shape) for r in rows]}")
-    if row_titles is None:
-        row_titles = ["original"] + [f"view {k + 1}" for k in range(len(views_list))]
-    if len(row_titles) != len(rows):
-        raise ValueError(f"row_titles needs {len(rows)} entries (originals + views), got {len(row_titles)}")
-    if col_titles is not None and len(col_titles) != b:
-        raise ValueError(f"col_titles needs {b} entries (one per image), got {len(col_titles)}")
-
-    fig, axes = plt.subplots(len(rows), b, figsize=(min(10.0, 0.6 + cell_inches * b), min(4.0, 0.3 + cell_inches * len(rows))),
-                             dpi=80, squeeze=False)
-    for r, row in enumerate(rows):
-        for c in range(b):
-            ax = axes[r, c]
-            ax.imshow(row[c, 0].cpu().numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(row_titles[r], fontsize=9, rotation=0, ha="right", va="center")
-            if r == 0 and col_titles is not None:
-                ax.set_title(col_titles[c], fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout(pad=0.3, h_pad=0.2, w_pad=0.2)
-    return fig
-
-
-def preview_views(images: torch.Tensor, rotation: float = 20.0, crop_min: float = 0.6, aspect: float = 4 / 3,
-                  shear: float = 10.0, translate: float = 0.1, noise_std: float = 0.0, erase_prob: float = 0.0,
-                  n_views: int = 4, seed: int = 0):
-    """The slider callback: ``n_views`` views of each image with the given strengths, as a Figure.
-
-    Builds ``ViewParams(rotation=..., crop_scale=(crop_min, 1), aspect_ratio=(1/aspect, aspect), shear=...,
-    translate=..., noise_std=..., erase_prob=...)`` and draws ``plot_views``. Seeded: the same
-    strengths always give the same picture.
-    """
-    if not aspect >= 1.0:
-        raise ValueError(f"aspect must be >= 1 (the crop's aspect ratio ranges over [1/aspect, aspect]), got {aspect!r}")
-    params = ViewParams(crop_scale=(crop_min, 1.0), aspect_ratio=(1.0 / aspect, aspect), rotation=rotation, shear=shear, translate=translate,
-                        noise_std=noise_std, erase_prob=erase_prob)
-    generator = torch.Generator().manual_seed(seed)
-    views = [random_affine(images, params, generator) for _ in range(n_views)]
-    title = (f"rotation ±{rotation:g}°, crop area {crop_min:g}-1, aspect ≤{aspect:.3g}, shear ±{shear:g}°, shift ±{translate:g}, "
-             f"noise {noise_std:g}, erase p={erase_prob:g}")
-    return plot_views(images, views, title=title)

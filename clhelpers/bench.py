@@ -1,6 +1,6 @@
-"""How much faster is the engine than the usual tutorial pipeline? ``python -m clhelpers.bench``.
+"""How much faster is the engine than the usual tutorial pipeline? ``python -m clhelpers bench``.
 
-Two measurements, both on this machine in one run, printed as absolute numbers and ratios:
+Three measurements, both on this machine in one run, printed as absolute numbers and ratios:
 
 1. Augmentation: views/s of ``augment.make_views`` (whole batch on the device, one
    ``grid_sample``) vs the usual per-image torchvision pipeline (``torchvision_views_transform``
@@ -9,53 +9,37 @@ Two measurements, both on this machine in one run, printed as absolute numbers a
    preset's model and batch size; the second epoch's rate, so start-up is excluded) vs the usual
    tutorial loop: ``DataLoader`` + per-image torchvision views + the same model, AdamW and
    ``nt_xent``, same batch size (timed after one warm-up batch).
+3. Where the compute goes: the training step's achieved GFLOP/s (FLOPs counted by
+   ``torch.utils.flop_counter``, times the engine's steps per second) next to the machine's measured
+   float32 matrix-multiply GFLOP/s, the ceiling such a step could reach.
 
 The offline subset has 4,000 training digits; for the augmentation timing it is tiled (repeated)
-up to ``--n-images`` digits, which the output says. Results go to ``benchmarks/results-<device>.json``
+up to ``--n-images`` digits, which the output says. Results go to ``benchmarks/results-<device>[-bf16].json``
 and a markdown table is printed for the README.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from .augment import TwoViewDataset, ViewParams, make_views, torchvision_views_transform
+from .config import preset
 from .data import load_mnist
-from .device import pick_device
+from .device import atomic_write_json, machine_description, pick_device
 from .losses import nt_xent
 from .models import Encoder, SimCLRModel
-from .train import preset, train
+from .train import make_method, train
 
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def machine_description(device: torch.device) -> dict:
-    """CPU model (from /proc/cpuinfo when there is one), core count, GPU name, torch version, date."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "device": device.type, "torch": torch.__version__, "python": platform.python_version(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
 
 
 def tile(images: torch.Tensor, n: int) -> torch.Tensor:
@@ -134,76 +118,109 @@ def bench_engine_training(cfg) -> float:
     return result.history[-1]["images_per_s"]
 
 
+def matmul_gflops(device: torch.device, dtype: torch.dtype = torch.float32, seconds: float = 1.0) -> float:
+    """The machine's measured matrix-multiply speed: GFLOP/s of square products (n = 1024 on a CPU,
+    8192 on a GPU), repeated for about ``seconds`` after a warm-up. The ceiling a training step can reach."""
+    n = 8192 if device.type == "cuda" else 1024
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    _sync(device)
+    t, count = time.perf_counter(), 0
+    while time.perf_counter() - t < seconds:
+        a @ b
+        count += 1
+        _sync(device)
+    return 2 * n**3 * count / (time.perf_counter() - t) / 1e9
+
+
+def step_gflop(cfg, device: torch.device) -> float:
+    """GFLOP of one training step (forward and backward of the configured method at ``cfg.batch_size``),
+    counted by ``torch.utils.flop_counter`` (convolutions and matrix products; elementwise work excluded)."""
+    method = make_method(cfg).to(device)
+    views = torch.rand(2, cfg.batch_size, 1, 28, 28, device=device)
+    labels = torch.arange(cfg.batch_size, device=device) % 10
+    with FlopCounterMode(display=False) as counter:
+        method(views[0], views[1], labels).backward()
+    return counter.get_total_flops() / 1e9
+
+
 def markdown_table(r: dict) -> str:
+    """The README's table of one bench record."""
     m = r["machine"]
-    where = f"{m['gpu']}" if m["gpu"] else f"{m['cpu']}, {m['cores']} cores"
+    where = m["gpu"] or f"{m['cpu']}, {m['cpu_count']} cores, {'native bf16' if m['cpu_bf16'] else 'no native bf16'}"
     rows = [
         "| measurement | clhelpers | usual torchvision pipeline | speed-up |",
         "|---|---|---|---|",
         f"| augmentation, views/s (batch {r['batch_size']}) | {r['make_views_views_per_s']:,.0f} | "
         f"{r['torchvision_views_per_s']:,.0f} ({r['workers']} workers) | {r['augment_speedup']:.1f}x |",
-        f"| training, images/s (batch {r['batch_size']}, preset `{r['preset']}`) | {r['engine_images_per_s']:,.0f} | "
-        f"{r['tutorial_images_per_s']:,.0f} | {r['train_speedup']:.1f}x |",
+        f"| training, images/s (batch {r['batch_size']}, preset `{r['preset']}`, {r['precision']}) | "
+        f"{r['engine_images_per_s']:,.0f} | {r['tutorial_images_per_s']:,.0f} (float32) | {r['train_speedup']:.1f}x |",
+        f"| training step, achieved GFLOP/s | {r['step_gflops_per_s']:,.1f} | of {r['matmul_gflops_per_s']:,.1f} "
+        f"measured for a float32 matrix product | {r['step_gflops_per_s'] / r['matmul_gflops_per_s']:.0%} |",
     ]
-    return "\n".join(rows) + f"\n\n{where}, torch {m['torch']}, {m['date']}."
+    return "\n".join(rows) + f"\n\n{where}, torch {m['torch']}, {r['date']}."
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m clhelpers.bench", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``python -m clhelpers bench``."""
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--data", choices=["auto", "offline", "torchvision"], default="auto")
     parser.add_argument("--n-images", type=int, default=12_000, help="digits for the augmentation timing (tiled if needed)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for the torchvision pipeline")
     parser.add_argument("--tutorial-steps", type=int, default=12, help="timed steps of the tutorial training loop")
-    parser.add_argument("--out", default=None, help="results JSON (default benchmarks/results-<device>.json)")
-    args = parser.parse_args(argv)
-    for name in ("n_images", "tutorial_steps"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.workers < 0:
-        parser.error("--workers must be >= 0")
+    parser.add_argument("--no-amp", action="store_true", help="float32 engine even where the preset uses bf16")
+    parser.add_argument("--out", default=None, help="results JSON (default benchmarks/results-<device>[-bf16].json)")
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """Time everything, write the JSON record, print the markdown table."""
+    if args.n_images < 1 or args.tutorial_steps < 1 or args.workers < 0:
+        parser.error("--n-images and --tutorial-steps must be >= 1 and --workers >= 0")
     try:
         device = pick_device(args.device)
     except ValueError as err:
         parser.error(str(err))
     cfg = replace(preset("cuda" if device.type == "cuda" else "cpu"), device=device.type, data=args.data)
+    if args.no_amp:
+        cfg = replace(cfg, amp=False, cpu_amp=False)
     machine = machine_description(device)
-    print(f"device: {device.type} ({machine['gpu'] or machine['cpu']}), {machine['cores']} cores, torch {machine['torch']}")
-    if device.type != "cuda":
-        print("no GPU used in this run: CPU figures only (run on a CUDA machine for GPU figures)")
-
+    bf16 = (cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")
+    print(f"device: {device.type} ({machine['gpu'] or machine['cpu']}), {machine['cpu_count']} cores, "
+          f"native bf16: {machine['cpu_bf16']}, engine in {'bf16 autocast' if bf16 else 'float32'}")
     images, _ = load_mnist("train", source=args.data)
     if len(images) < args.n_images:
         print(f"the training split has {len(images):,} digits: tiled to {args.n_images:,} for the augmentation timing")
     pool = tile(images, args.n_images)
-    bs = cfg.batch_size
-
-    print("timing make_views ...", flush=True)
-    mv = bench_make_views(pool.to(device), bs, cfg.views, device)
-    print("timing torchvision per-image views in a DataLoader ...", flush=True)
-    tv = bench_torchvision_views(pool, bs, cfg.views, args.workers, device)
-    print("timing the engine (train, 2 epochs) ...", flush=True)
+    print("timing make_views, the torchvision pipeline, the engine, the tutorial loop, matmul ...", flush=True)
+    mv = bench_make_views(pool.to(device), cfg.batch_size, cfg.views, device)
+    tv = bench_torchvision_views(pool, cfg.batch_size, cfg.views, args.workers, device)
     engine = bench_engine_training(cfg)
-    print("timing the tutorial loop ...", flush=True)
     tutorial = bench_tutorial_training(pool, cfg, args.workers, args.tutorial_steps, device)
-
+    gflop, peak = step_gflop(cfg, device), matmul_gflops(device)
     results = {
-        "machine": machine, "preset": cfg.preset, "batch_size": bs, "workers": args.workers,
+        "machine": machine, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "python -m clhelpers bench " + " ".join(a for a in sys.argv[2:]), "preset": cfg.preset,
+        "precision": "bf16 autocast" if bf16 else "float32", "batch_size": cfg.batch_size, "workers": args.workers,
         "augment_images": args.n_images, "training_set": len(images), "tiled": len(images) < args.n_images,
         "make_views_views_per_s": mv, "torchvision_views_per_s": tv, "augment_speedup": mv / tv,
         "engine_images_per_s": engine, "tutorial_images_per_s": tutorial, "train_speedup": engine / tutorial,
+        "step_gflop": gflop, "step_gflops_per_s": gflop * engine / cfg.batch_size, "matmul_gflops_per_s": peak,
         "views": cfg.views.as_dict(), "model": {"widths": list(cfg.widths), "depth": cfg.depth},
     }
-    out = Path(args.out or f"benchmarks/results-{device.type}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, out)
+    out = Path(args.out or f"benchmarks/results-{device.type}{'-bf16' if bf16 and device.type == 'cpu' else ''}.json")
+    atomic_write_json(out, results)
     print()
     print(markdown_table(results))
     print(f"\nwrote {out}")
     return results
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m clhelpers.bench``: the same as ``python -m clhelpers bench``."""
+    from .__main__ import main as cli_main
+
+    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,9 @@ invariants that every correct NT-Xent-style loss satisfies, returning a readable
 
 Conventions: ``loss_fn(z1, z2, temperature)`` returns a scalar tensor; row i of ``z1`` and row i
 of ``z2`` are a positive pair (two views of sample i). A loss with another signature is wrapped,
-e.g. ``lambda z1, z2, t: nt_xent_no_positives(torch.cat([z1, z2]), t)``.
+e.g. ``lambda z1, z2, t: nt_xent_no_positives(torch.cat([z1, z2]), t)``; a loss without a
+temperature as ``lambda z1, z2, t: triplet_in_batch(z1, z2, margin=0.3)``, a loss object as
+``lambda z1, z2, t: NTXentLoss(t)(z1, z2)``.
 
 The checks (``CHECKS`` maps name -> description) and what they assume:
 
@@ -44,6 +46,8 @@ from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
+
+from .similarity import check_temperature
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
 
@@ -278,8 +282,7 @@ def check_contrastive_loss(
         raise ValueError("loss_fn must be callable as loss_fn(z1, z2, temperature)")
     if int(n) != n or n < 2 or int(dim) != dim or dim < 2:
         raise ValueError(f"n and dim must be integers >= 2, got n={n!r}, dim={dim!r}")
-    if not (isinstance(temperature, (int, float)) and temperature > 0):
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    temperature = check_temperature(temperature)
     names = list(CHECKS) if checks is None else list(checks)
     unknown = [c for c in names if c not in CHECKS]
     if unknown or not names:

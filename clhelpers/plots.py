@@ -1,131 +1,151 @@
-"""Small figure helpers for the notebooks. Each function draws one picture and returns its Figure.
+"""Every figure of the notebooks (ideas, images and views, training and sweeps); each returns its Figure.
 
-Figures are created with ``matplotlib.pyplot`` (so Jupyter's inline backend shows them at the end
-of a cell) at 80 dpi and at most 10 x 4 inches. Close them with ``plt.close(fig)`` when drawing
-many. Inputs may be tensors, NumPy arrays or lists.
-"""
+Made with ``matplotlib.pyplot`` (Jupyter shows them at the end of a cell) at ``DPI`` = 100, at most 10 x 4
+inches, no text below ``SMALL_PT`` = 8 points; close them with ``plt.close(fig)`` when drawing many.
+Inputs may be tensors, arrays or lists. Sweeps with several seeds per setting are drawn as mean ± sd."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
-DPI = 80
+from .augment import ViewParams, random_affine, to_unit_float
+
+DPI = 100
+SMALL_PT = 8  # legends, tick labels of crowded axes: never smaller than this
 AXIS_LABELS = {"loss": "training loss", "knn_acc": "kNN accuracy", "images_per_s": "images / s"}
 PAIR_COLORS = plt.get_cmap("tab10").colors
+BASELINE_COLORS = ("0.35", "tab:red", "tab:purple", "tab:brown")
 
 
 def _np(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=float)
+    """A tensor, array or list as a float NumPy array."""
+    return np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=float)
 
 
 def _figure(ncols: int = 1, nrows: int = 1, figsize: tuple[float, float] = (5, 4), **kw):
     if figsize[0] > 10 or figsize[1] > 4:
-        raise ValueError(f"figsize {figsize} is larger than the (10, 4) inches the notebooks allow")
+        raise ValueError(f"figsize {figsize} is larger than the (10, 4) inches the notebooks allow; pass a smaller one")
     return plt.subplots(nrows, ncols, figsize=figsize, dpi=DPI, layout="constrained", squeeze=False, **kw)
+
+
+def _axes(figsize: tuple[float, float]):
+    """A figure with one panel: ``(fig, ax)``."""
+    fig, axs = _figure(figsize=figsize)
+    return fig, axs[0, 0]
+
+
+def _label_axes(ax, xlabel: str, ylabel: str, title: str, log_x: Sequence[float] | None = None, legend_loc: str | None = "best"):
+    """The set-up every plot shares: optional log x axis (``_log_axis``), labels, title, legend unless loc None."""
+    if log_x is not None:
+        _log_axis(ax, "x", log_x)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(title, fontsize=10)
+    if legend_loc is not None and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=SMALL_PT, loc=legend_loc)
+
+
+def _log_axis(ax, which: str = "x", values: Sequence[float] = ()) -> None:
+    """Log scale with plain-number ticks (0.05, 0.1, 0.2, not only 10^-1 and 10^0): at ``values`` (e.g. the
+    swept temperatures) when there are 2 to 8, else 1-2-5 per decade (1-3 beyond two decades). Call it last."""
+    getattr(ax, f"set_{which}scale")("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    ticks, (lo, hi) = sorted({float(v) for v in values if v > 0}), getattr(ax, f"get_{which}lim")()
+    fixed, subs = 2 <= len(ticks) <= 8, (1.0, 2.0, 5.0) if hi / lo <= 100 else (1.0, 3.0)
+    axis.set_major_locator(FixedLocator(ticks) if fixed else LogLocator(10, subs, numticks=30))
+    axis.set_minor_locator(NullLocator() if fixed else LogLocator(10, "auto", numticks=30))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _unit_circle(ax, lim: float = 1.3) -> None:
     ax.add_patch(Circle((0, 0), 1.0, fill=False, color="0.6", linestyle=":", linewidth=1))
     ax.axhline(0, color="0.85", linewidth=0.8, zorder=0)
     ax.axvline(0, color="0.85", linewidth=0.8, zorder=0)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
+
+
+def _image_cell(ax, image: np.ndarray | None, vmax: float = 1.0, row_label: str | None = None) -> None:
+    """One grey-scale image (or an empty cell) without ticks or frame; ``row_label`` is written left of it."""
+    ax.set(xticks=[], yticks=[])
+    ax.spines[:].set_visible(False)
+    if image is not None:
+        ax.imshow(image, cmap="gray", vmin=0.0, vmax=vmax, interpolation="nearest")
+    if row_label is not None:
+        ax.set_ylabel(row_label, rotation=0, ha="right", va="center", fontsize=9)
 
 
 def unit_circle_vectors(vectors, labels: Sequence[str] | None = None, title: str = "Vectors and the unit circle",
                         show_normalized: bool = True) -> Figure:
     """Arrows from the origin for 2-D ``vectors`` (K, 2), with the unit circle; with
-    ``show_normalized`` each vector's L2-normalized version is drawn dashed on the circle."""
+    ``show_normalized`` each vector's L2-normalized version ``v / |v|`` is drawn dashed on the circle."""
     v = _np(vectors).reshape(-1, 2)
     labels = list(labels) if labels is not None else [f"v{i}" for i in range(len(v))]
     if len(labels) != len(v):
-        raise ValueError(f"got {len(v)} vectors but {len(labels)} labels")
-    lim = max(1.3, 1.15 * float(np.abs(v).max(initial=0)))
-    fig, axs = _figure(figsize=(4.5, 4))
-    ax = axs[0, 0]
-    _unit_circle(ax, lim)
+        raise ValueError(f"got {len(v)} vectors but {len(labels)} labels; give one label per vector")
+    fig, ax = _axes((4.5, 4))
+    _unit_circle(ax, max(1.3, 1.15 * float(np.abs(v).max(initial=0))))
     for i, (vec, lab) in enumerate(zip(v, labels)):
         color = PAIR_COLORS[i % 10]
         ax.annotate("", xy=vec, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=color, lw=2))
         ax.plot([], [], color=color, lw=2, label=lab)
         norm = float(np.linalg.norm(vec))
         if show_normalized and norm > 0 and abs(norm - 1) > 1e-6:
-            u = vec / norm
-            ax.plot([0, u[0]], [0, u[1]], color=color, linestyle="--", lw=1)
-            ax.plot(*u, "o", color=color, ms=5)
+            ax.plot([0, vec[0] / norm], [0, vec[1] / norm], color=color, linestyle="--", lw=1, marker="o", ms=5, markevery=[1])
     if show_normalized:
         ax.plot([], [], color="0.4", linestyle="--", lw=1, label="normalized (on the circle)")
-    ax.set_xlabel("coordinate 1")
-    ax.set_ylabel("coordinate 2")
-    ax.set_title(title)
-    ax.legend(loc="lower left", fontsize=8)
+    _label_axes(ax, "coordinate 1", "coordinate 2", title, legend_loc="lower left")
     return fig
 
 
 def probability_bars(probabilities, labels: Sequence[str] | None = None, title: str = "Softmax probabilities",
-                     highlight: int | None = None, ylabel: str = "probability",
-                     n_candidates: int | None = None) -> Figure:
-    """Bar chart of a probability vector; bar ``highlight`` (e.g. the positive) is drawn in orange.
-    A dotted line marks the uniform level ``1 / n_candidates`` (default: one per bar; pass 2N - 1
-    when a masked self-similarity is shown as a bar of height 0)."""
+                     highlight: int | None = None, ylabel: str = "probability", n_candidates: int | None = None) -> Figure:
+    """Bar chart of a probability vector, bar ``highlight`` (e.g. the positive) orange; dotted: the uniform level
+    ``1 / n_candidates`` (default one per bar; pass 2N - 1 when a masked self-similarity is a bar of height 0)."""
     p = _np(probabilities).ravel()
     labels = list(labels) if labels is not None else [str(i) for i in range(len(p))]
     if len(labels) != len(p):
-        raise ValueError(f"got {len(p)} probabilities but {len(labels)} labels")
-    colors = ["tab:orange" if i == highlight else "tab:blue" for i in range(len(p))]
-    fig, axs = _figure(figsize=(6, 3))
-    ax = axs[0, 0]
-    ax.bar(range(len(p)), p, color=colors)
-    ax.set_xticks(range(len(p)), labels, fontsize=8)
+        raise ValueError(f"got {len(p)} probabilities but {len(labels)} labels; give one label per bar")
+    fig, ax = _axes((6, 3))
+    ax.bar(range(len(p)), p, color=["tab:orange" if i == highlight else "tab:blue" for i in range(len(p))])
+    ax.set_xticks(range(len(p)), labels, fontsize=SMALL_PT + 1)
     ax.set_ylim(0, 1.05)
     k = len(p) if n_candidates is None else int(n_candidates)
     ax.axhline(1 / k, color="0.5", linestyle=":", linewidth=1, label=f"uniform (1/{k})")
-    ax.set_ylabel(ylabel)
-    ax.set_xlabel("candidate")
-    ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=8)
+    _label_axes(ax, "candidate", ylabel, title, legend_loc="upper right")
     return fig
 
 
 def similarity_heatmap(similarity, n_pairs: int | None = None, mask_diagonal: bool = True,
                        title: str = "Cosine similarity of all 2N views") -> Figure:
-    """Heatmap of a (2N, 2N) similarity matrix of stacked views ``[z1; z2]``.
-
-    The diagonal (a view compared with itself, never a candidate) is greyed out when
-    ``mask_diagonal``; each row's positive (column i + N mod 2N) gets a black frame. Ticks read
-    ``z1[i]`` for rows 0..N-1 and ``z2[i]`` for rows N..2N-1.
-    """
+    """Heatmap of a (2N, 2N) similarity matrix of stacked views ``[z1; z2]``: the diagonal (a view with itself,
+    never a candidate) greyed out when ``mask_diagonal``, each row's positive (column i + N mod 2N) framed."""
     s = _np(similarity)
-    if s.ndim != 2 or s.shape[0] != s.shape[1] or s.shape[0] % 2:
-        raise ValueError(f"similarity must be a square (2N, 2N) matrix, got shape {s.shape}")
-    n = s.shape[0] // 2 if n_pairs is None else int(n_pairs)
-    if 2 * n != s.shape[0]:
-        raise ValueError(f"n_pairs={n_pairs} does not match a matrix of size {s.shape[0]}")
+    n = (s.shape[0] if s.ndim == 2 else 0) // 2 if n_pairs is None else int(n_pairs)
+    if n < 1 or s.shape != (2 * n, 2 * n):
+        raise ValueError(f"similarity must be a square (2N, 2N) matrix with N = n_pairs, got shape {s.shape}, n_pairs={n_pairs}")
     shown = np.ma.masked_where(np.eye(2 * n, dtype=bool), s) if mask_diagonal else s
-    cmap = plt.get_cmap("coolwarm").with_extremes(bad="0.75")
-    fig, axs = _figure(figsize=(4.6, 4))
-    ax = axs[0, 0]
-    im = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1)
-    ticks = [f"z1[{i}]" for i in range(n)] + [f"z2[{i}]" for i in range(n)]
-    ax.set_xticks(range(2 * n), ticks, rotation=90, fontsize=7)
-    ax.set_yticks(range(2 * n), ticks, fontsize=7)
+    fig, ax = _axes((5, 4))
+    im = ax.imshow(shown, cmap=plt.get_cmap("coolwarm").with_extremes(bad="0.75"), vmin=-1, vmax=1)
+    where = range(0, 2 * n, math.ceil(2 * n / 16))
+    ticks = [f"z{1 + i // n}[{i % n}]" for i in where]  # z1[0..N-1], then z2[0..N-1]
+    ax.set_xticks(where, ticks, rotation=90, fontsize=SMALL_PT)
+    ax.set_yticks(where, ticks, fontsize=SMALL_PT)
     for i in range(2 * n):
-        ax.add_patch(Rectangle(((i + n) % (2 * n) - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", lw=2))
-    ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, edgecolor="black", lw=2, label="positive pair"))
+        ax.add_patch(Rectangle(((i + n) % (2 * n) - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", lw=2,
+                               label="positive pair" if i == 0 else None))
     if mask_diagonal:
         ax.add_patch(Rectangle((0, 0), 0, 0, color="0.75", label="masked (self)"))
-    ax.set_xlabel("candidate view j")
-    ax.set_ylabel("anchor view i")
-    ax.set_title(title)
-    fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    _label_axes(ax, "candidate view j", "anchor view i", title, legend_loc=None)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=SMALL_PT, frameon=False)
     fig.colorbar(im, ax=ax, label="cosine similarity", shrink=0.8)
     return fig
 
@@ -135,34 +155,24 @@ def mi_bound_curves(batch_sizes: Sequence[int] = (4, 16, 64, 256),
     """For each batch size N: the bound ``I(view1; view2) >= log(2N - 1) - L`` against the loss L,
     from L = 0 (bound = log(2N-1), its ceiling) to the collapse value (bound = 0)."""
     if not batch_sizes or min(batch_sizes) < 2:
-        raise ValueError("batch_sizes must be a non-empty list of integers >= 2")
-    fig, axs = _figure(figsize=(6, 3.5))
-    ax = axs[0, 0]
+        raise ValueError("batch_sizes must be a non-empty list of integers >= 2, e.g. [4, 16, 64]")
+    fig, ax = _axes((6, 3.5))
     for i, n in enumerate(batch_sizes):
-        cap = math.log(2 * n - 1)
-        loss = np.linspace(0, cap, 50)
+        loss = np.linspace(0, cap := math.log(2 * n - 1), 50)
         ax.plot(loss, cap - loss, color=PAIR_COLORS[i % 10], label=f"N = {n}: ceiling log(2N-1) = {cap:.2f} nats")
-    ax.set_xlabel("NT-Xent loss L (nats)")
-    ax.set_ylabel("lower bound on I (nats)")
-    ax.set_title(title)
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    ax.set(xlim=(0, None), ylim=(0, None))
+    _label_axes(ax, "NT-Xent loss L (nats)", "lower bound on I (nats)", title)
     return fig
 
 
 def gradient_frames(positions: Sequence, directions: Sequence, n_pairs: int,
                     titles: Sequence[str] | None = None, title: str = "Gradient descent on 2-D embeddings") -> Figure:
-    """Small multiples of 2-D embeddings on the unit circle, one panel per frame.
-
-    ``positions[f]`` is (2N, 2) (rows 0..N-1 are z1, N..2N-1 are z2) and ``directions[f]`` the
-    (2N, 2) descent direction (minus the gradient) drawn as arrows. A pair shares one colour;
-    z1 is a circle, z2 a square. At most 6 frames.
-    """
+    """Small multiples (1 to 6 frames) of 2-D embeddings on the unit circle: ``positions[f]`` is (2N, 2) (rows
+    0..N-1 are z1, N..2N-1 z2), ``directions[f]`` the descent direction (minus the gradient) drawn as arrows.
+    A pair shares one colour; z1 is a circle, z2 a square."""
     if len(positions) != len(directions) or not 1 <= len(positions) <= 6:
         raise ValueError("give 1 to 6 frames, with as many direction arrays as position arrays")
-    k = len(positions)
-    fig, axs = _figure(ncols=k, figsize=(min(10, 2.3 * k + 0.4), 2.9), sharey=True)
+    fig, axs = _figure(ncols=len(positions), figsize=(min(10, 2.4 * len(positions) + 0.4), 3.1), sharey=True)
     for f, ax in enumerate(axs[0]):
         z, d = _np(positions[f]), _np(directions[f])
         if z.shape != (2 * n_pairs, 2) or d.shape != z.shape:
@@ -173,39 +183,32 @@ def gradient_frames(positions: Sequence, directions: Sequence, n_pairs: int,
             color = PAIR_COLORS[(i % n_pairs) % 10]
             ax.plot(*z[i], "o" if i < n_pairs else "s", color=color, ms=6)
             ax.annotate("", xy=z[i] + scale * d[i], xytext=z[i], arrowprops=dict(arrowstyle="->", color=color, lw=1.2))
+        ax.set(xticks=[-1, 0, 1], yticks=[-1, 0, 1], xlabel="coordinate 1")
         ax.set_title(titles[f] if titles is not None else f"frame {f}", fontsize=9)
-        ax.set_xlabel("coordinate 1", fontsize=8)
-        ax.tick_params(labelsize=7)
-    axs[0, 0].set_ylabel("coordinate 2", fontsize=8)
-    axs[0, 0].plot([], [], "o", color="0.3", label="z1 view")
-    axs[0, 0].plot([], [], "s", color="0.3", label="z2 view")
-    axs[0, 0].legend(loc="lower left", fontsize=7)
+        ax.tick_params(labelsize=SMALL_PT)
+    axs[0, 0].set_ylabel("coordinate 2")
+    axs[0, 0].legend(handles=[Line2D([], [], marker=m, ls="", color="0.3", label=v) for m, v in (("o", "z1 view"), ("s", "z2 view"))],
+                     loc="lower left", fontsize=SMALL_PT)
     fig.suptitle(title + " (colour = pair, arrow = descent direction)", fontsize=10)
     return fig
 
 
-def negative_weight_curves(similarities, weights_by_temperature: Mapping[float, Sequence[float]],
-                           highlight: float | None = None,
+def negative_weight_curves(similarities, weights_by_temperature: Mapping[float, Sequence[float]], highlight: float | None = None,
                            title: str = "Share of the push each negative receives") -> Figure:
-    """Relative gradient weight of each negative (its softmax probability among the negatives)
-    against its similarity to the anchor, one curve per temperature (log y axis); the curve for
-    ``highlight`` is drawn thick."""
+    """Each negative's share of the gradient push, ``softmax(s_neg / t)``, against its similarity to the anchor:
+    one curve per temperature (log y axis), the one for ``highlight`` thick."""
     s = _np(similarities).ravel()
-    fig, axs = _figure(figsize=(6, 3.5))
-    ax = axs[0, 0]
+    fig, ax = _axes((6, 3.5))
     for i, (t, w) in enumerate(sorted(weights_by_temperature.items())):
         w = _np(w).ravel()
         if w.shape != s.shape:
-            raise ValueError(f"weights for temperature {t} have shape {w.shape}, expected {s.shape}")
+            raise ValueError(f"weights for temperature {t} have shape {w.shape}, expected {s.shape} (one per similarity)")
         thick = highlight is not None and math.isclose(t, highlight)
         ax.plot(s, w, marker="o", ms=4 if thick else 3, lw=2.5 if thick else 1, color=PAIR_COLORS[i % 10],
                 label=f"t = {t:g}" + (" (selected)" if thick else ""))
     ax.axhline(1 / len(s), color="0.5", linestyle=":", lw=1, label=f"equal share (1/{len(s)})")
     ax.set_yscale("log")
-    ax.set_xlabel("similarity of the negative to the anchor")
-    ax.set_ylabel("share of the gradient push")
-    ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
+    _label_axes(ax, "similarity of the negative to the anchor", "share of the gradient push", title, legend_loc="lower right")
     return fig
 
 
@@ -213,49 +216,185 @@ def image_grid(rows: Mapping[str, object], title: str = "Images", max_columns: i
     """One row of grey-scale images per entry of ``rows`` (label -> (K, 28, 28) or (K, 1, 28, 28)),
     at most ``max_columns`` images per row; the label is written left of its row."""
     if not rows:
-        raise ValueError("rows must contain at least one labelled batch of images")
+        raise ValueError("rows must contain at least one labelled batch of images, e.g. {'originals': images[:8]}")
     arrays = {k: _np(v).reshape(-1, *_np(v).shape[-2:])[:max_columns] for k, v in rows.items()}
-    ncols = max(len(a) for a in arrays.values())
-    nrows = len(arrays)
+    ncols, nrows = max(len(a) for a in arrays.values()), len(arrays)
     fig, axs = _figure(ncols=ncols, nrows=nrows, figsize=(min(10, 1.1 * ncols + 1.2), min(4, 1.1 * nrows + 0.4)))
     for r, (label, imgs) in enumerate(arrays.items()):
         for c in range(ncols):
-            ax = axs[r, c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if c < len(imgs):
-                ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=max(1.0, float(imgs.max())))
-        axs[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+            _image_cell(axs[r, c], imgs[c] if c < len(imgs) else None, max(1.0, float(imgs.max())),
+                        label if c == 0 else None)
     fig.suptitle(title, fontsize=10)
     return fig
 
 
-def training_curves(histories: Mapping[str, Sequence[Mapping[str, float]]],
-                    keys: Sequence[str] = ("loss", "knn_acc"),
-                    title: str = "Training runs compared",
-                    reference: Mapping[str, float] | None = None, reference_label: str = "reference") -> Figure:
-    """One panel per key in ``keys`` (e.g. loss, kNN accuracy) against epoch, one line per run
-    (``histories``: label -> list of per-epoch dicts with "epoch" and the keys). ``reference``
-    (key -> value, e.g. raw-pixel kNN accuracy) draws a dotted horizontal line; losses above 1e3
-    are drawn on a log axis."""
+def plot_views(images: torch.Tensor, views_list: list[torch.Tensor], row_titles: list[str] | None = None,
+               title: str | None = None, col_titles: list[str] | None = None, cell_inches: float = 0.8) -> Figure:
+    """One column per image: the originals on top, then a row per entry of ``views_list`` (the same B images,
+    (B, H, W) or (B, 1, H, W), uint8 or float in [0, 1]), labelled ``original``, ``view 1``, ... or ``row_titles``."""
+    rows = [to_unit_float(images)] + [to_unit_float(v) for v in views_list]
+    b = rows[0].shape[0]
+    if b == 0 or any(r.shape != rows[0].shape for r in rows):
+        raise ValueError(f"images and each of views_list need one non-empty shape, got {[tuple(r.shape) for r in rows]}")
+    row_titles = row_titles or ["original"] + [f"view {k + 1}" for k in range(len(views_list))]
+    if len(row_titles) != len(rows):
+        raise ValueError(f"row_titles needs {len(rows)} entries (originals + views), got {len(row_titles)}")
+    if col_titles is not None and len(col_titles) != b:
+        raise ValueError(f"col_titles needs {b} entries (one per image), got {len(col_titles)}")
+    fig, axes = _figure(b, len(rows), figsize=(min(10.0, 0.6 + cell_inches * b), min(4.0, 0.3 + cell_inches * len(rows))))
+    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
+    for r, row in enumerate(rows):
+        for c in range(b):
+            _image_cell(axes[r, c], row[c, 0].cpu().numpy(), row_label=row_titles[r] if c == 0 else None)
+            if r == 0 and col_titles is not None:
+                axes[r, c].set_title(col_titles[c], fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def preview_views(images: torch.Tensor, rotation: float = 20.0, crop_min: float = 0.6, aspect: float = 4 / 3,
+                  shear: float = 10.0, translate: float = 0.1, noise_std: float = 0.0, erase_prob: float = 0.0,
+                  n_views: int = 4, seed: int = 0) -> Figure:
+    """The augmentation sliders' callback: ``plot_views`` of ``n_views`` seeded views (same strengths, same
+    picture) with ``ViewParams(rotation, crop_scale=(crop_min, 1), aspect_ratio=(1/aspect, aspect), shear, ...)``."""
+    if not aspect >= 1.0:
+        raise ValueError(f"aspect must be >= 1 (the crop's aspect ratio ranges over [1/aspect, aspect]), got {aspect!r}")
+    params = ViewParams(crop_scale=(crop_min, 1.0), aspect_ratio=(1.0 / aspect, aspect), rotation=rotation, shear=shear,
+                        translate=translate, noise_std=noise_std, erase_prob=erase_prob)
+    generator = torch.Generator().manual_seed(seed)
+    views = [random_affine(images, params, generator) for _ in range(n_views)]
+    title = (f"rotation ±{rotation:g}°, crop area {crop_min:g}-1, aspect ≤{aspect:.3g}, shear ±{shear:g}°, "
+             f"shift ±{translate:g}, noise {noise_std:g}, erase p={erase_prob:g}")
+    return plot_views(images, views, title=title)
+
+
+def training_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], keys: Sequence[str] = ("loss", "knn_acc"),
+                    title: str = "Training runs compared", reference: Mapping[str, float] | None = None,
+                    reference_label: str = "reference") -> Figure:
+    """One panel per key (e.g. loss, kNN accuracy) against epoch, one line per run (``histories``: label -> list
+    of per-epoch dicts with "epoch" and the keys); ``reference`` (key -> value) dotted; losses > 1e3 on a log axis."""
     fig, axs = _figure(ncols=len(keys), figsize=(min(10, 4.2 * len(keys)), 3.2))
     for ax, key in zip(axs[0], keys):
         big = False
         for i, (label, hist) in enumerate(histories.items()):
-            epochs = [h["epoch"] for h in hist if key in h]
             values = [float(h[key]) for h in hist if key in h]
             big |= bool(values) and max(abs(v) for v in values) > 1e3
-            ax.plot(epochs, values, marker="o", color=PAIR_COLORS[i % 10], label=label)
+            ax.plot([h["epoch"] for h in hist if key in h], values, marker="o", color=PAIR_COLORS[i % 10], label=label)
         if reference and key in reference:
             ax.axhline(reference[key], color="0.4", linestyle=":", label=f"{reference_label} {reference[key]:.3g}")
-        if big:
-            ax.set_yscale("log")
+        ax.set_yscale("log" if big else "linear")
         label = AXIS_LABELS.get(key, key.replace("_", " "))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label + (" (log scale)" if big else ""))
-        ax.set_title(label, fontsize=10)
-        ax.legend(fontsize=8)
+        _label_axes(ax, "epoch", label + (" (log scale)" if big else ""), label)
     fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _series(runs: Sequence[Mapping], recorded: Sequence[Mapping]) -> list[tuple[str, Sequence[Mapping], dict]]:
+    """``(label, runs, style)``: ``this run`` (filled, solid), then each ``load_sweeps`` record (hollow, dashed)."""
+    out = [("this run", runs, dict(marker="o", color="C0", linestyle="-"))]
+    for i, record in enumerate(recorded):
+        if not isinstance(record, Mapping) or "runs" not in record:
+            raise ValueError(f"recorded[{i}] is not a sweep record with 'runs'; pass what load_sweeps() returns")
+        m = record.get("machine") or {}  # machine_description() keys, or the older machine_info() ones
+        cpu = re.sub(r"\((R|TM)\)|\s*CPU\b|\s*@.*", "", str(m.get("cpu") or m.get("processor") or "?")).strip()
+        where = m.get("gpu") or m.get("cuda_device") or f"{cpu} x{m.get('cpu_count', '?')} CPU"
+        style = dict(marker="s", color=f"C{i + 1}", linestyle="--", markerfacecolor="none")
+        out.append((f"recorded on {where} ({record.get('file', '?')})", record["runs"], style))
+    return out
+
+
+def _draw_sweep(ax, runs: Sequence[Mapping], sweep: str, keys: tuple[str, str], label: str, style: dict) -> list:
+    """Draw the runs with ``run["sweep"] == sweep`` as one line through the means of ``keys`` (x, y) per swept
+    value; a setting with >= 2 seeds gets ± sd error bars (sample sd, ddof 1). Returns ``[(value, x, y)]``."""
+    groups: dict[float, list[tuple[float, float]]] = {}
+    for i, r in enumerate(run for run in runs if run.get("sweep") == sweep):
+        missing = [k for k in (sweep, *keys) if k not in r]
+        if missing:
+            raise ValueError(f"run {i} of the {sweep} sweep has no {missing[0]!r}; pass the dicts run_sweep returns")
+        groups.setdefault(float(r[sweep]), []).append((float(r[keys[0]]), float(r[keys[1]])))
+    if not groups:
+        return []
+    values, xy = sorted(groups), [np.array(groups[v]) for v in sorted(groups)]
+    mean = np.array([a.mean(0) for a in xy])
+    sd = np.array([a.std(0, ddof=1) if len(a) > 1 else np.zeros(2) for a in xy])
+    lo, hi = min(map(len, xy)), max(map(len, xy))  # error bars only when some setting has several seeds
+    several, label = hi >= 2, label + (f", mean ± sd of {lo if lo == hi else f'{lo}-{hi}'} seeds" if hi >= 2 else "")
+    x_is_swept = keys[0] == sweep  # then x is the setting itself: exact, without error bars
+    x = np.array(values) if x_is_swept else mean[:, 0]
+    ax.errorbar(x, mean[:, 1], xerr=None if x_is_swept or not several else sd[:, 0], yerr=sd[:, 1] if several else None,
+                capsize=3 if several else 0, label=label, **style)
+    return list(zip(values, x, mean[:, 1]))
+
+
+def _baselines(ax, baselines: Mapping[str, float]) -> None:
+    """Labelled dashed horizontal lines, e.g. ``{"raw pixels": 0.934, "random init": 0.83}``."""
+    for i, (label, value) in enumerate(baselines.items()):
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"baseline {label!r} must be a finite number, got {value!r}; e.g. {{'raw pixels': 0.934}}")
+        ax.axhline(value, color=BASELINE_COLORS[i % len(BASELINE_COLORS)], linestyle="--", lw=1.2, label=f"{label} {value:.3g}")
+
+
+def plot_alignment_uniformity(runs: list[dict], recorded: Sequence[dict] = (), title: str | None = None, *,
+                              baselines: Mapping[str, float] = {}) -> Figure:
+    """The alignment-uniformity plane (Wang & Isola, 2020) of the temperature sweep, in the loss space:
+    ``alignment = E |f(x) - f(x+)|^2``, ``uniformity = log E exp(-2 |f(x) - f(y)|^2)``, lower is better on both.
+    One point per temperature (several seeds: mean ± sd both ways) labelled τ; ``recorded`` (``load_sweeps``)
+    hollow; ``baselines`` (label -> alignment) as labelled dashed lines."""
+    fig, ax = _axes((6, 4))
+    annotated = False
+    for label, rs, style in _series(runs, recorded):
+        points = _draw_sweep(ax, rs, "temperature", ("uniformity", "alignment"), label, style)
+        for t, u, a in points if not annotated else ():  # label the first series only: recorded ones often coincide
+            ax.annotate(f"τ={t:g}", (u, a), textcoords="offset points", xytext=(5, 4), fontsize=SMALL_PT, color=style["color"])
+        annotated |= bool(points)
+    ax.margins(0.15)
+    _baselines(ax, baselines)
+    _label_axes(ax, "uniformity (lower = more spread out)", "alignment (lower = positives closer)",
+                title or "Temperature on the alignment-uniformity plane")
+    return fig
+
+
+def plot_sweep_accuracy(runs: list[dict], recorded: Sequence[dict] = (), title: str | None = None, *,
+                        baselines: Mapping[str, float] = {}) -> Figure:
+    """kNN accuracy against temperature (left) and batch size (right), for ``runs`` and ``recorded`` sweeps;
+    several seeds per setting: mean ± sd. ``baselines`` (label -> accuracy, e.g. ``{"raw pixels": 0.934}``):
+    labelled dashed lines in both panels."""
+    fig, axs = _figure(ncols=2, figsize=(10, 3.8))
+    series = _series(runs, recorded)
+    for ax, sweep, xlabel in zip(axs[0], ("temperature", "batch_size"), ("temperature τ (log scale)", "batch size (log scale)")):
+        swept: set[float] = set()
+        for label, rs, style in series:
+            swept.update(p[0] for p in _draw_sweep(ax, rs, sweep, (sweep, "knn_acc"), label, style))
+        if not swept:
+            ax.text(0.5, 0.5, f"no runs with sweep = {sweep!r}", transform=ax.transAxes, ha="center", color="0.4")
+        _baselines(ax, baselines)
+        _label_axes(ax, xlabel, "kNN accuracy (test)", f"{sweep.replace('_', ' ')} sweep", log_x=sorted(swept) if swept else None)
+    fig.suptitle(title or "kNN accuracy after the same number of epochs", fontsize=11)
+    return fig
+
+
+def plot_hardness(temperatures: Sequence[float], shares: Mapping[int, Sequence[float]], n_negatives: int,
+                  title: str | None = None) -> Figure:
+    """Share of the negative gradient on the k hardest negatives vs temperature on log-log axes, one line per k
+    (``shares[k]``: ``metrics.hard_negative_share`` per temperature). Dashed: the even-spread level
+    ``k / n_negatives`` it falls to at large temperatures (each negative then gets ``1 / n_negatives``)."""
+    t = _np(temperatures).ravel()
+    if not len(t) or not (t > 0).all() or int(n_negatives) != n_negatives or n_negatives < 1:
+        raise ValueError(f"need positive temperatures (e.g. [0.05, 0.1, 0.5]) and n_negatives a positive integer (2N - 2), "
+                         f"got {list(t)} and {n_negatives!r}")
+    fig, ax = _axes((6, 3.6))
+    lowest = 1.0
+    for i, (k, values) in enumerate(sorted(shares.items())):
+        v = _np(values).ravel()
+        if v.shape != t.shape or not 1 <= k <= n_negatives:
+            raise ValueError(f"shares[{k}]: need 1 <= k <= n_negatives and one share per temperature ({len(t)}), got {len(v)}")
+        even = k / n_negatives
+        ax.plot(t, v, marker="o", color=f"C{i}", label=f"top {k} of {n_negatives}", zorder=3)
+        ax.axhline(even, color=f"C{i}", linestyle="--", lw=1.5, label=f"even spread {k}/{n_negatives} = {even:.2g}")
+        lowest = min(lowest, even, float(np.min(v[v > 0], initial=1.0)))
+    ax.set_ylim(lowest / 2, 1.3)
+    _log_axis(ax, "y")
+    title = title or "Hardness-awareness: where the gradient goes"
+    _label_axes(ax, "temperature τ (log scale)", "share of negative gradient", title, log_x=t)
     return fig

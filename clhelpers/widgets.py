@@ -12,14 +12,19 @@ Printed line of the temperature explorer (a browser test reads it; keep it stabl
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 
 from . import plots
 from .losses import nt_xent
+from .similarity import check_positive, check_temperature
+
+if TYPE_CHECKING:
+    from ipywidgets import interactive
 
 #: One anchor's similarities: the positive first, then seven negatives from hard to easy.
 DEFAULT_SIMILARITIES = (0.8, 0.6, 0.3, 0.1, -0.1, -0.3, -0.5, -0.7)
@@ -42,32 +47,29 @@ def infonce_gradient(similarities: Sequence[float], temperature: float, positive
     ``dL/ds_k = p_k / t`` for every negative k and ``(p_pos - 1) / t`` for the positive, where
     ``p = softmax(s / t)``: each negative is pushed in proportion to its probability.
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    t = check_temperature(temperature)
     s = torch.as_tensor(similarities, dtype=torch.float64)
     if s.dim() != 1 or not 0 <= positive < len(s):
-        raise ValueError(f"similarities must be 1-D and positive an index into it, got {tuple(s.shape)}, {positive}")
-    p = torch.softmax(s / temperature, dim=0)
-    return (p - F.one_hot(torch.tensor(positive), len(s)).double()) / temperature
+        raise ValueError(f"similarities must be a 1-D list and positive an index into it (0 = first), "
+                         f"got shape {tuple(s.shape)} and positive={positive}")
+    p = torch.softmax(s / t, dim=0)
+    return (p - F.one_hot(torch.tensor(positive), len(s)).double()) / t
 
 
 def negative_shares(similarities: Sequence[float], temperature: float) -> torch.Tensor:
     """Each negative's share of the total push: ``p_k / sum_j p_j`` over negatives only, which
     is ``softmax(s_neg / t)`` (the positive cancels out)."""
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}")
-    return torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / temperature, dim=0)
+    return torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / check_temperature(temperature), dim=0)
 
 
 # --------------------------------------------------------------------------- callbacks
-def vector_similarity(angle1: float = 30.0, angle2: float = 75.0, length: float = 1.5):
+def vector_similarity(angle1: float = 30.0, angle2: float = 75.0, length: float = 1.5) -> tuple[Figure, dict]:
     """Vector a at ``angle1`` degrees with the given ``length``, vector b at ``angle2`` with length 1.
 
     Returns ``(fig, values)`` with values ``dot = |a| |b| cos(angle)`` and ``cosine = cos(angle)``
     (the dot product of the normalized vectors, independent of ``length``).
     """
-    if not length > 0:
-        raise ValueError(f"length must be positive, got {length!r}")
+    length = check_positive(length, "length", hint="a's length, e.g. 1.5")
     r1, r2 = math.radians(angle1), math.radians(angle2)
     a = torch.tensor([length * math.cos(r1), length * math.sin(r1)], dtype=torch.float64)
     b = torch.tensor([math.cos(r2), math.sin(r2)], dtype=torch.float64)
@@ -79,19 +81,18 @@ def vector_similarity(angle1: float = 30.0, angle2: float = 75.0, length: float 
 
 
 def vector_line(values: dict) -> str:
+    """The printed line of the vector explorer, e.g. ``dot = 1.061 | cosine = 0.707``."""
     return f"dot = {values['dot']:.3f} | cosine = {values['cosine']:.3f}"
 
 
 def temperature_softmax(temperature: float = 1.0, similarities: Sequence[float] = DEFAULT_SIMILARITIES,
-                        labels: Sequence[str] = DEFAULT_LABELS):
+                        labels: Sequence[str] = DEFAULT_LABELS) -> tuple[Figure, dict]:
     """Softmax of ``similarities / temperature`` (index 0 is the positive) as a bar chart.
 
     Returns ``(fig, values)`` with ``probabilities`` (list), ``entropy`` (nats; ``log(K)`` is
     uniform, 0 is one-hot), ``p_positive`` and ``temperature``.
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}")
-    p = torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / temperature, dim=0)
+    p = torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / check_temperature(temperature), dim=0)
     h = entropy_nats(p)
     fig = plots.probability_bars(p, labels=labels, highlight=0,
                                  title=f"t = {temperature:.3g}: entropy {h:.3f} of max {math.log(len(p)):.3f} nats")
@@ -104,7 +105,7 @@ def temperature_line(values: dict) -> str:
 
 
 def negative_weights(temperature: float = 0.1, similarities: Sequence[float] = WEIGHT_SIMILARITIES,
-                     temperatures: Sequence[float] = WEIGHT_TEMPERATURES):
+                     temperatures: Sequence[float] = WEIGHT_TEMPERATURES) -> tuple[Figure, dict]:
     """Share of the gradient push per negative vs its similarity, for ``temperatures`` plus the
     selected ``temperature`` (drawn thick). Values: ``shares`` at the selected temperature and
     ``hardest_share``, the share of the most similar negative."""
@@ -118,6 +119,7 @@ def negative_weights(temperature: float = 0.1, similarities: Sequence[float] = W
 
 
 def weights_line(values: dict) -> str:
+    """The printed line of the negative-weight explorer, e.g. ``t = 0.100 | hardest negative's share = 0.865``."""
     return f"t = {values['temperature']:.3f} | hardest negative's share = {values['hardest_share']:.3f}"
 
 
@@ -131,7 +133,8 @@ def descent_frames(n_pairs: int = 3, temperature: float = 0.5, steps: Sequence[i
     ``positive_cos`` (mean cosine of the pairs).
     """
     if n_pairs < 2 or not steps or min(steps) < 0:
-        raise ValueError("n_pairs must be >= 2 and steps a non-empty list of non-negative ints")
+        raise ValueError(f"n_pairs must be >= 2 and steps a non-empty list of non-negative ints (e.g. (0, 10, 40)), "
+                         f"got n_pairs={n_pairs!r}, steps={steps!r}")
     g = torch.Generator().manual_seed(seed)
     z = F.normalize(torch.randn(2 * n_pairs, 2, generator=g, dtype=torch.float64), dim=1)
     out = {"steps": [], "positions": [], "directions": [], "loss": [], "positive_cos": []}
@@ -152,7 +155,7 @@ def descent_frames(n_pairs: int = 3, temperature: float = 0.5, steps: Sequence[i
 
 
 def gradient_descent_demo(temperature: float = 0.5, n_pairs: int = 3, steps: Sequence[int] = (0, 10, 40, 150),
-                          lr: float = 0.05, seed: int = 0):
+                          lr: float = 0.05, seed: int = 0) -> tuple[Figure, dict]:
     """``descent_frames`` drawn as small multiples; values are the recorded losses and cosines."""
     d = descent_frames(n_pairs, temperature, steps, lr, seed)
     titles = [f"step {s}: loss {l:.2f}" for s, l in zip(d["steps"], d["loss"])]
@@ -162,7 +165,7 @@ def gradient_descent_demo(temperature: float = 0.5, n_pairs: int = 3, steps: Seq
 
 
 # --------------------------------------------------------------------------- interactive UIs
-def _show(fig, line: str) -> None:
+def _show(fig: Figure, line: str) -> None:
     from IPython.display import display
 
     print(line)
@@ -180,7 +183,7 @@ def _log_slider(value: float, description: str = "temperature"):
                             readout_format=".3f", continuous_update=True, style=_STYLE)
 
 
-def vector_explorer():
+def vector_explorer() -> interactive:
     """Sliders for two angles (degrees) and a's length; prints ``dot = ... | cosine = ...``."""
     import ipywidgets as w
 
@@ -197,7 +200,7 @@ def vector_explorer():
     )
 
 
-def temperature_explorer(initial: float = 1.0):
+def temperature_explorer(initial: float = 1.0) -> interactive:
     """A log-scale temperature slider (0.01 to 10) over ``temperature_softmax``.
 
     Prints ``temperature_line`` (``t = 0.100 | entropy = 1.234 nats | p(positive) = 0.567``) and
@@ -213,7 +216,7 @@ def temperature_explorer(initial: float = 1.0):
     return w.interactive(update, temperature=_log_slider(initial))
 
 
-def negative_weight_explorer(initial: float = 0.1):
+def negative_weight_explorer(initial: float = 0.1) -> interactive:
     """A log-scale temperature slider over ``negative_weights``; prints ``weights_line``."""
     import ipywidgets as w
 

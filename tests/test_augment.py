@@ -1,7 +1,7 @@
-"""Tests for clhelpers.augment: per-image views, determinism, shapes, the batch-wide bug, plots."""
-import math
+"""Tests for clhelpers.augment: per-image views, determinism, shapes, the batch-wide bug (pictures: test_plots)."""
+import ast
+from pathlib import Path
 
-import matplotlib
 import pytest
 import torch
 
@@ -11,8 +11,6 @@ from clhelpers.augment import (
     affine_matrices,
     batchwide_views,
     make_views,
-    plot_views,
-    preview_views,
     random_affine,
     to_unit_float,
     torchvision_views_transform,
@@ -249,69 +247,12 @@ def test_two_view_dataset_with_torchvision_transform():
         TwoViewDataset(x, None)
 
 
-# --- plots ---------------------------------------------------------------------------------------
+def test_augment_draws_no_pictures():
+    """Views are Data layer: augment.py must not import matplotlib (plot_views lives in clhelpers.plots)."""
+    import clhelpers.augment as augment
 
-def test_plot_views_grid_and_labels():
-    import matplotlib.pyplot as plt
-
-    x = blob_digits(5)
-    views = [random_affine(x, generator=gen(k)) for k in range(3)]
-    fig = plot_views(x, views, title="t", col_titles=list("abcde"))
-    try:
-        assert isinstance(fig, matplotlib.figure.Figure)
-        axes = fig.axes
-        assert len(axes) == 4 * 5
-        assert [axes[r * 5].get_ylabel() for r in range(4)] == ["original", "view 1", "view 2", "view 3"]
-        assert axes[0].get_title() == "a"
-        w, h = fig.get_size_inches()
-        assert w <= 10 and h <= 4
-    finally:
-        plt.close(fig)
-    with pytest.raises(ValueError, match="row_titles"):
-        plot_views(x, views, row_titles=["only one"])
-    with pytest.raises(ValueError, match="same"):
-        plot_views(x, [views[0][:2]])
-    plt.close("all")
-
-
-def test_preview_views_callback_is_seeded_and_reacts_to_sliders():
-    import matplotlib.pyplot as plt
-
-    x = blob_digits(4)
-
-    def pixels(fig):
-        return [torch.as_tensor(ax.images[0].get_array()) for ax in fig.axes]
-
-    f1 = preview_views(x, rotation=30, n_views=2)
-    f2 = preview_views(x, rotation=30, n_views=2)
-    f3 = preview_views(x, rotation=0, crop_min=1.0, aspect=1.0, shear=0, translate=0, n_views=2)
-    try:
-        assert len(f1.axes) == 3 * 4
-        assert all(torch.equal(a, b) for a, b in zip(pixels(f1), pixels(f2)))
-        assert not all(torch.equal(a, b) for a, b in zip(pixels(f1), pixels(f3)))
-        # strengths all zero: every view equals its original
-        p3 = pixels(f3)
-        assert all(torch.allclose(p3[c], p3[r * 4 + c], atol=1e-4) for r in range(3) for c in range(4))
-        assert "rotation ±30" in f1._suptitle.get_text()
-    finally:
-        plt.close("all")
-    with pytest.raises(ValueError, match="aspect"):
-        preview_views(x, aspect=0.5)
-
-
-def test_preview_views_works_as_an_ipywidgets_callback():
-    import matplotlib.pyplot as plt
-    from ipywidgets import fixed, interactive
-
-    x = blob_digits(3)
-    w = interactive(preview_views, images=fixed(x), rotation=(0.0, 45.0, 5.0), n_views=fixed(2))
-    try:
-        first = w.result
-        slider = w.children[0]
-        assert slider.description == "rotation"
-        slider.value = 40.0
-        assert w.result is not first
-        assert "rotation ±40" in w.result._suptitle.get_text()
-    finally:
-        plt.close("all")
-    assert math.isclose(slider.value, 40.0)
+    tree = ast.parse(Path(augment.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(name.startswith("matplotlib") for name in imported), imported
+    assert not hasattr(augment, "plot_views") and not hasattr(augment, "preview_views")

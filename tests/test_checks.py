@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from clhelpers.checks import CHECKS, check_contrastive_loss, check_per_sample_augmentation
-from clhelpers.losses import nt_xent, nt_xent_by_definition, nt_xent_flawed_targets, nt_xent_no_positives
+from clhelpers.losses import NTXentLoss, nt_xent, nt_xent_by_definition, nt_xent_flawed_targets, nt_xent_no_positives
 
 
 def test_nt_xent_passes_every_check():
@@ -77,6 +77,18 @@ def test_report_is_reproducible_and_validates_input():
         check_contrastive_loss("not a function")
     with pytest.raises(KeyError):
         check_contrastive_loss(nt_xent, checks=["finite"])["symmetric"]
+
+
+@pytest.mark.parametrize("t", [0, -0.5, float("nan"), float("inf"), "warm", None])
+def test_bad_temperature_is_a_value_error_with_a_hint(t):
+    with pytest.raises(ValueError, match=r"temperature must be .*try 0\.1 to 1\.0"):
+        check_contrastive_loss(nt_xent, temperature=t)
+
+
+def test_loss_object_wrapped_as_loss_fn_passes_like_the_function():
+    report = check_contrastive_loss(lambda z1, z2, t: NTXentLoss(t)(z1, z2), name="NTXentLoss")
+    assert report.passed, str(report)
+    assert str(report).replace("NTXentLoss", "nt_xent") == str(check_contrastive_loss(nt_xent))
 
 
 def _per_image_noise(images, generator=None):

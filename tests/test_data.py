@@ -3,7 +3,10 @@ import pytest
 import torch
 
 from clhelpers import data
-from clhelpers.data import MNISTFileError, load_mnist, offline_split_indices, read_idx, to_float_images
+from clhelpers.data import (
+    DATASETS, MNISTFileError, load_dataset, load_mnist, offline_split_indices, read_idx, to_float_images,
+    write_truncated_mnist,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +48,7 @@ def test_auto_falls_back_offline_with_message(monkeypatch, tmp_path, capsys):
 def test_auto_download_failure_falls_back_and_says_how_to_get_full_set(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
 
-    def no_network(root):
+    def no_network(root, name):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(data, "_download", no_network)
@@ -60,8 +63,8 @@ def write_idx(path, magic, array):
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def fake_mnist(root, n_train=60000, n_test=10000):
-    raw = root / "MNIST" / "raw"
+def fake_mnist(root, n_train=60000, n_test=10000, folder="MNIST"):
+    raw = root / folder / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
     write_idx(raw / "train-images-idx3-ubyte", 2051, rng.integers(0, 256, (n_train, 28, 28)))
@@ -74,7 +77,7 @@ def fake_mnist(root, n_train=60000, n_test=10000):
 def test_torchvision_files_on_disk_are_read(monkeypatch, tmp_path):
     monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
     fake_mnist(tmp_path)
-    monkeypatch.setattr(data, "_download", lambda root: pytest.fail("must not download when files exist"))
+    monkeypatch.setattr(data, "_download", lambda root, name: pytest.fail("must not download when files exist"))
     x, y = load_mnist("test", source="auto", root=tmp_path)
     assert x.shape == (10000, 28, 28) and x.dtype == torch.uint8 and y.dtype == torch.int64
     x2, _ = load_mnist("train", source="torchvision", root=tmp_path)
@@ -120,8 +123,8 @@ def test_failed_download_is_not_retried_in_the_same_session(monkeypatch, tmp_pat
     monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
     calls = []
 
-    def no_network(root):
-        calls.append(root)
+    def no_network(root, name):
+        calls.append((root, name))
         raise OSError("network unreachable")
 
     monkeypatch.setattr(data, "_download", no_network)
@@ -129,3 +132,81 @@ def test_failed_download_is_not_retried_in_the_same_session(monkeypatch, tmp_pat
     load_mnist("test", source="auto", root=tmp_path)
     assert len(calls) == 1
     assert capsys.readouterr().err.count("could not download") == 1  # said once, not per call
+
+
+# --------------------------------------------------------------------------- the registry, Fashion-MNIST
+def test_load_dataset_mnist_is_load_mnist():
+    x, y = load_dataset("mnist", "test", source="offline")
+    x2, y2 = load_mnist("test", source="offline")
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_unknown_dataset_lists_the_names():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar10'; choose one of fashion-mnist, mnist"):
+        load_dataset("cifar10")
+
+
+def test_registry_describes_each_dataset():
+    assert DATASETS["mnist"].mean == pytest.approx(0.1307) and DATASETS["fashion-mnist"].std == pytest.approx(0.3530)
+    assert DATASETS["fashion-mnist"].classes[9] == "Ankle boot" and len(DATASETS["mnist"].classes) == 10
+    assert DATASETS["mnist"].has_offline and not DATASETS["fashion-mnist"].has_offline
+
+
+def test_fashion_mnist_files_on_disk_are_read_even_offline(monkeypatch, tmp_path):
+    fake_mnist(tmp_path, folder="FashionMNIST")
+    monkeypatch.setattr(data, "_download", lambda root, name: pytest.fail("must not download when files exist"))
+    for offline in ("1", "0"):
+        monkeypatch.setenv("CLHELPERS_OFFLINE", offline)
+        x, y = load_dataset("fashion-mnist", "test", root=tmp_path)
+        assert x.shape == (10000, 28, 28) and x.dtype == torch.uint8 and y.dtype == torch.int64
+    x, _ = load_dataset("fashion-mnist", "train", source="torchvision", root=tmp_path)
+    assert x.shape == (60000, 28, 28)
+    monkeypatch.setenv("CLHELPERS_OFFLINE", "1")
+    fake_mnist(tmp_path / "elsewhere", n_train=1, n_test=1)  # MNIST's files are not Fashion-MNIST's
+    with pytest.raises(ValueError, match="no offline copy"):
+        load_dataset("fashion-mnist", "test", root=tmp_path / "elsewhere")
+
+
+def test_fashion_mnist_has_no_offline_copy_and_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("CLHELPERS_OFFLINE", "1")
+    for source in ("offline", "auto"):
+        with pytest.raises(ValueError) as info:
+            load_dataset("fashion-mnist", "train", source=source, root=tmp_path)
+        message = str(info.value)
+        assert "Fashion-MNIST has no offline copy" in message and "source='torchvision'" in message
+        assert str(tmp_path / "FashionMNIST" / "raw") in message and "unset CLHELPERS_OFFLINE" in message
+    with pytest.raises(ValueError, match="forbids downloading.*no offline copy"):
+        load_dataset("fashion-mnist", "train", source="torchvision", root=tmp_path)
+
+
+def test_fashion_mnist_download_failure_is_an_error_not_a_fallback(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
+    calls = []
+
+    def no_network(root, name):
+        calls.append(name)
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data, "_download", no_network)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="could not download Fashion-MNIST \\(OSError\\).*no offline copy"):
+            load_dataset("fashion-mnist", "test", root=tmp_path)
+    assert calls == ["fashion-mnist"]  # not retried in the same session
+    assert capsys.readouterr().err == ""  # no MNIST fallback notice
+
+
+def test_truncated_fashion_mnist_names_the_file_and_the_fix(tmp_path):
+    raw = fake_mnist(tmp_path, n_test=100, folder="FashionMNIST")
+    with pytest.raises(MNISTFileError, match=r"t10k-images-idx3-ubyte is not the expected Fashion-MNIST file") as info:
+        load_dataset("fashion-mnist", "test", source="torchvision", root=tmp_path)
+    assert f"delete {raw}" in str(info.value) and "offline" not in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_write_truncated_mnist_is_refused_by_the_loader(tmp_path):
+    raw = write_truncated_mnist(tmp_path, keep_images=10)
+    assert (raw / "train-labels-idx1-ubyte").stat().st_size == 8 + 60000
+    with pytest.raises(MNISTFileError, match="t10k-images-idx3-ubyte has 7856 bytes, expected 7840016"):
+        load_mnist("test", source="torchvision", root=tmp_path)
+    with pytest.raises(ValueError, match="keep_images"):
+        write_truncated_mnist(tmp_path, keep_images=10000)

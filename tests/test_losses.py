@@ -5,13 +5,21 @@ import torch
 import torch.nn.functional as F
 
 from clhelpers.losses import (
+    InfoNCELoss,
+    NTXentLoss,
+    PairContrastiveLoss,
+    SupConLoss,
+    TripletLoss,
     collapse_value,
     info_nce,
     nt_xent,
     nt_xent_by_definition,
     nt_xent_flawed_targets,
     nt_xent_no_positives,
+    pair_in_batch,
     positive_index,
+    supcon,
+    triplet_in_batch,
 )
 
 
@@ -228,3 +236,77 @@ def test_device_agnostic_on_meta_free_path():
     z1, z2 = pairs(4, 3, dtype=torch.float32)
     loss = nt_xent(z1, z2)
     assert loss.device == z1.device and loss.dim() == 0
+
+
+# --------------------------------------------------------------------------- loss objects
+def _labels(n):
+    return torch.arange(n) // 2  # classes of two samples
+
+
+OBJECTS = {  # name: (loss object, the functional form with the same options)
+    "ntxent": (NTXentLoss(0.3), lambda a, b: nt_xent(a, b, 0.3)),
+    "ntxent_default": (NTXentLoss(), lambda a, b: nt_xent(a, b)),
+    "supcon": (SupConLoss(temperature=0.2), lambda a, b: supcon(a, b, _labels(len(a)), 0.2)),
+    "infonce": (InfoNCELoss(0.7), lambda a, b: info_nce(a, b, torch.roll(b, 1, 0), 0.7)),
+    "pair": (PairContrastiveLoss(margin=1.3), lambda a, b: pair_in_batch(a, b, margin=1.3)),
+    "pair_default": (PairContrastiveLoss(), lambda a, b: pair_in_batch(a, b, margin=1.0)),
+    "triplet": (TripletLoss(0.4), lambda a, b: triplet_in_batch(a, b, margin=0.4)),
+    "triplet_default": (TripletLoss(), lambda a, b: triplet_in_batch(a, b, margin=0.2)),
+}
+
+
+def _call(obj, a, b):
+    if isinstance(obj, SupConLoss):
+        return obj(a, b, _labels(len(a)))
+    if isinstance(obj, InfoNCELoss):
+        return obj(a, b, torch.roll(b, 1, 0))
+    return obj(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTS))
+def test_loss_object_equals_functional_form_with_gradients(name):
+    obj, fn = OBJECTS[name]
+    z1, z2 = pairs(6, 5, seed=40)
+    a1, a2 = z1.clone().requires_grad_(), z1.clone().requires_grad_()
+    by_object, by_function = _call(obj, a1, z2), fn(a2, z2)
+    assert by_object.dim() == 0 and by_object.item() == by_function.item()
+    by_object.backward()
+    by_function.backward()
+    assert torch.equal(a1.grad, a2.grad) and a1.grad.abs().sum() > 0
+
+
+def test_loss_object_options_matter():
+    z1, z2 = pairs(6, 5, seed=41)
+    assert NTXentLoss(0.1)(z1, z2).item() != pytest.approx(NTXentLoss(1.0)(z1, z2).item())
+    assert TripletLoss(0.1)(z1, z2).item() != pytest.approx(TripletLoss(1.5)(z1, z2).item())
+
+
+def test_loss_objects_are_modules_without_parameters_and_show_options():
+    loss = NTXentLoss(0.25)
+    assert isinstance(loss, torch.nn.Module) and list(loss.parameters()) == []
+    assert repr(loss) == "NTXentLoss(temperature=0.25)"
+    assert repr(SupConLoss()) == "SupConLoss(temperature=0.1)"
+    assert repr(InfoNCELoss()) == "InfoNCELoss(temperature=0.2)"
+    assert repr(PairContrastiveLoss(2)) == "PairContrastiveLoss(margin=2.0)"
+    assert repr(TripletLoss()) == "TripletLoss(margin=0.2)"
+
+
+@pytest.mark.parametrize("cls,option", [(NTXentLoss, "temperature"), (SupConLoss, "temperature"),
+                                        (InfoNCELoss, "temperature"), (PairContrastiveLoss, "margin"),
+                                        (TripletLoss, "margin")])
+@pytest.mark.parametrize("bad", [0, -0.5, float("nan"), float("inf"), "big", None])
+def test_loss_objects_reject_bad_options_at_construction(cls, option, bad):
+    with pytest.raises(ValueError, match=f"{option} must be"):
+        cls(bad)
+    with pytest.raises(ValueError, match=f"{option} must be"):
+        cls(**{option: bad})
+
+
+def test_loss_objects_check_their_data_at_call():
+    z1, z2 = pairs(4, 3)
+    with pytest.raises(ValueError, match="same shape"):
+        NTXentLoss()(z1, z2[:3])
+    with pytest.raises(ValueError, match="one label per row"):
+        SupConLoss()(z1, z2, torch.arange(3))
+    with pytest.raises(ValueError, match="negatives"):
+        InfoNCELoss()(z1, z2, torch.randn(5, 4, dtype=torch.float64))

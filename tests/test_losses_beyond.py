@@ -1,5 +1,4 @@
-"""Tests for the "Beyond NT-Xent" losses: pairwise contrastive, triplet, SupCon, MoCo-style queue."""
-import copy
+"""Tests for the "Beyond NT-Xent" losses: pairwise contrastive, triplet, SupCon."""
 import math
 
 import pytest
@@ -7,10 +6,6 @@ import torch
 
 from clhelpers.checks import CHECKS, check_contrastive_loss
 from clhelpers.losses import (
-    NegativeQueue,
-    QueueNTXent,
-    info_nce,
-    momentum_update,
     nt_xent,
     pair_contrastive_loss,
     pair_in_batch,
@@ -101,7 +96,7 @@ def test_triplet_in_batch_uses_hardest_negative():
         d = [((u1[i] - u2[j]) ** 2).sum().item() for j in range(6)]
         hardest = min((d[j], j) for j in range(6) if j != i)[1]
         expected += max(0.0, d[i] - d[hardest] + 0.2)
-    assert triplet_in_batch(z1, z2, 0.5, margin=0.2).item() == pytest.approx(expected / 6, rel=1e-9)
+    assert triplet_in_batch(z1, z2, margin=0.2).item() == pytest.approx(expected / 6, rel=1e-9)
 
 
 def test_triplet_bad_input():
@@ -143,8 +138,12 @@ def test_supcon_labels_change_the_loss():
 
 def test_supcon_bad_input():
     z = rand(4, 3)
-    with pytest.raises(ValueError, match="labels must have shape"):
+    with pytest.raises(ValueError, match=r"labels must be a 1-D tensor with one label per row \(4\)"):
         supcon_loss(z, torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"one label per row \(3\)"):
+        supcon(rand(3, 2), rand(3, 2, seed=1), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match=">= 0"):
+        supcon_loss(z, torch.tensor([0, -1, 0, -1]))
     with pytest.raises(ValueError, match="integer"):
         supcon_loss(z, torch.tensor([0.0, 1.0, 0.0, 1.0]))
     with pytest.raises(ValueError, match="no row"):
@@ -153,87 +152,12 @@ def test_supcon_bad_input():
         supcon_loss(z, torch.tensor([0, 0, 1, 1]), temperature=0)
 
 
-# --------------------------------------------------------------------------- queue
-def test_queue_is_fifo_and_bounded():
-    q = NegativeQueue(dim=2, size=5)
-    assert len(q) == 0
-    q.enqueue(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
-    q.enqueue(torch.tensor([[-3.0, 0.0], [0.0, -4.0]]))
-    assert len(q) == 4
-    q.enqueue(torch.tensor([[5.0, 5.0], [6.0, -6.0]]))  # 6 keys > size 5: the oldest falls out
-    assert len(q) == 5
-    r = 1 / math.sqrt(2)
-    expected = torch.tensor([[0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [r, r], [r, -r]])
-    assert torch.allclose(q.negatives(), expected)
-    out = q.dequeue(2)
-    assert torch.allclose(out, expected[:2]) and len(q) == 3
-    assert torch.allclose(q.negatives(), expected[2:])
-
-
-def test_queue_detaches_and_validates():
-    q = NegativeQueue(dim=3, size=4)
-    k = rand(2, 3).float().requires_grad_()
-    q.enqueue(k)
-    assert not q.negatives().requires_grad
-    with pytest.raises(ValueError, match="dimension"):
-        q.enqueue(rand(2, 4).float())
-    with pytest.raises(ValueError, match="empty"):
-        NegativeQueue(dim=3).negatives()
-    with pytest.raises(ValueError):
-        NegativeQueue(dim=0)
-    with pytest.raises(ValueError):
-        NegativeQueue(dim=3, size=0)
-
-
-def test_info_nce_with_queue_matches_hand_computation():
-    q = NegativeQueue(dim=4, size=10)
-    q.enqueue(rand(7, 4, seed=13))
-    query, key, t = rand(3, 4, seed=14), rand(3, 4, seed=15), 0.2
-    negs = q.negatives().double()
-    got = info_nce(query, key, negs, t).item()
-    u = torch.nn.functional.normalize(query, dim=1)
-    k = torch.nn.functional.normalize(key, dim=1)
-    expected = 0.0
-    for b in range(3):
-        pos = math.exp((u[b] @ k[b]).item() / t)
-        neg = sum(math.exp((u[b] @ negs[m]).item() / t) for m in range(7))
-        expected += -math.log(pos / (pos + neg))
-    assert got == pytest.approx(expected / 3, rel=1e-6)
-
-
-def test_queue_nt_xent_equals_nt_xent_when_empty_and_grows_with_negatives():
-    z1, z2 = rand(8, 6, seed=16).float(), rand(8, 6, seed=17).float()
-    loss_fn = QueueNTXent(dim=6, size=20)
-    first = loss_fn(z1, z2, 0.5)
-    assert first.item() == pytest.approx(nt_xent(z1, z2, 0.5).item(), rel=1e-6)
-    assert len(loss_fn.queue) == 8
-    # more (random) negatives in the denominator: the loss can only go up
-    second = loss_fn(z1, z2, 0.5)
-    assert second.item() > first.item()
-    loss_fn(z1, z2, 0.5)
-    assert len(loss_fn.queue) == 20  # bounded by size
-
-
-def test_momentum_update():
-    online, target = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
-    before = target.weight.detach().clone()
-    momentum_update(target, online, momentum=0.9)
-    assert torch.allclose(target.weight, 0.9 * before + 0.1 * online.weight)
-    momentum_update(target, online, momentum=0.0)
-    assert torch.equal(target.weight, online.weight)
-    with pytest.raises(ValueError):
-        momentum_update(target, online, momentum=1.5)
-    with pytest.raises(ValueError, match="architecture"):
-        momentum_update(torch.nn.Linear(3, 3), online)
-
-
 # --------------------------------------------------------------------------- gradients
 LOSS_FNS = {
     "pair": lambda a, b: pair_contrastive_loss(a, b, torch.tensor([1, 0, 1, 0, 1, 0])),
-    "pair_in_batch": lambda a, b: pair_in_batch(a, b, 0.5, margin=1.2),
-    "triplet": lambda a, b: triplet_in_batch(a, b, 0.5),
+    "pair_in_batch": lambda a, b: pair_in_batch(a, b, margin=1.2),
+    "triplet": lambda a, b: triplet_in_batch(a, b),
     "supcon": lambda a, b: supcon(a, b, torch.tensor([0, 0, 1, 1, 2, 2]), 0.1),
-    "queue": lambda a, b: QueueNTXent(dim=5, size=8)(a, b, 0.1),
 }
 
 
@@ -254,24 +178,21 @@ def test_pair_in_batch_pairs_each_sample_with_its_neighbour():
     expected = pair_contrastive_loss(
         torch.cat([z1, z1]), torch.cat([z2, z2[[1, 2, 3, 0]]]), torch.tensor([1, 1, 1, 1, 0, 0, 0, 0]), margin=0.8
     )
-    assert pair_in_batch(z1, z2, 123.0, margin=0.8).item() == pytest.approx(expected.item(), rel=1e-12)
+    assert pair_in_batch(z1, z2, margin=0.8).item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss_fn", [pair_in_batch, triplet_in_batch])
+def test_in_batch_losses_take_no_temperature(loss_fn):
+    """The old ignored ``temperature`` argument is gone; ``margin`` is keyword-only, so an old call fails loudly."""
+    z1, z2 = rand(4, 3, seed=20), rand(4, 3, seed=21)
+    with pytest.raises(TypeError):
+        loss_fn(z1, z2, 0.5)
 
 
 # --------------------------------------------------------------------------- notebook 03's check suite
 # check_contrastive_loss feeds loss_fn(z1, z2, temperature) random batches (n=8 pairs). Which checks
 # apply depends on the loss; each one left out below is left out for a reason, not to get green.
 ALL_CHECKS = set(CHECKS)
-
-
-def frozen_queue_loss(dim: int = 16, m: int = 24):
-    """QueueNTXent with a queue of m random keys that every call starts from (a fresh copy)."""
-    filled = QueueNTXent(dim=dim, size=m)
-    filled.queue.enqueue(rand(m, dim, seed=30).float())
-
-    def loss_fn(z1, z2, t):
-        return copy.deepcopy(filled)(z1, z2, t)
-
-    return loss_fn
 
 
 CASES = {
@@ -288,15 +209,11 @@ CASES = {
         ALL_CHECKS - {"pair_permutation_invariant", "gradient_direction"},
         None,
     ),
-    # NT-Xent plus 24 queued negatives (the queue frozen so that calls are comparable).
-    # Left out: collapse_value -- the queued keys are not collapsed with the batch, so the value
-    # depends on where the collapsed point lies relative to them, not log(2N-1).
-    "queue_nt_xent": (frozen_queue_loss(), ALL_CHECKS - {"collapse_value"}, None),
     # Triplet with the hardest in-batch negative; collapse: d(a,p) = d(a,n) = 0 -> loss = margin.
     # Left out: symmetric -- the anchor is always from z1 and its negative from z2, so swapping
     # the views changes which negatives are mined; uses_temperature -- there is no temperature.
     "triplet_in_batch": (
-        lambda z1, z2, t: triplet_in_batch(z1, z2, t, margin=0.3),
+        lambda z1, z2, t: triplet_in_batch(z1, z2, margin=0.3),
         ALL_CHECKS - {"symmetric", "uses_temperature"},
         0.3,
     ),
@@ -306,7 +223,7 @@ CASES = {
     # batch order (z1[i] with z2[i+1]), so swapping views or shuffling pairs picks other
     # negatives; uses_temperature -- there is no temperature.
     "pair_in_batch": (
-        lambda z1, z2, t: pair_in_batch(z1, z2, t, margin=1.2),
+        lambda z1, z2, t: pair_in_batch(z1, z2, margin=1.2),
         ALL_CHECKS - {"symmetric", "pair_permutation_invariant", "uses_temperature"},
         1.2**2 / 4,
     ),
@@ -327,7 +244,5 @@ def test_check_suite_flags_what_does_not_apply():
     loss_fn, _, _ = CASES["pair_in_batch"]
     report = check_contrastive_loss(loss_fn, checks=["symmetric", "uses_temperature"])
     assert set(report.failed_checks) == {"symmetric", "uses_temperature"}, str(report)
-    report = check_contrastive_loss(CASES["queue_nt_xent"][0], checks=["collapse_value"])
-    assert report.failed_checks == ["collapse_value"], str(report)
     report = check_contrastive_loss(CASES["supcon_shared_labels"][0], checks=["pair_permutation_invariant", "gradient_direction"])
     assert set(report.failed_checks) == {"pair_permutation_invariant", "gradient_direction"}, str(report)

@@ -1,12 +1,17 @@
 """Each plots helper returns a Figure with the expected labels, titles and artists."""
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from clhelpers import plots
+from clhelpers.augment import random_affine
 
 
 def test_unit_circle_vectors_labels_and_legend():
@@ -101,3 +106,200 @@ def test_image_grid_rows_and_labels():
 def test_figures_are_small():
     with pytest.raises(ValueError):
         plots._figure(figsize=(12, 4))
+
+
+# --------------------------------------------------------------------------- every figure
+def blob_digits(n: int, seed: int = 0) -> torch.Tensor:
+    """n different uint8 28x28 blobs in the central 20x20 box."""
+    img = torch.zeros(n, 28, 28)
+    img[:, 4:24, 4:24] = torch.rand(n, 20, 20, generator=torch.Generator().manual_seed(seed))
+    return ((torch.nn.functional.avg_pool2d(img[:, None], 3, stride=1, padding=1)[:, 0] > 0.5) * 255).to(torch.uint8)
+
+
+def all_figures():
+    n = 4
+    pos = [torch.nn.functional.normalize(torch.randn(2 * n, 2), dim=1) for _ in range(4)]
+    yield plots.unit_circle_vectors([[2.0, 0.0], [0.0, 1.0]])
+    yield plots.probability_bars(torch.softmax(torch.randn(8), 0), highlight=0)
+    yield plots.similarity_heatmap(torch.rand(2 * n, 2 * n) * 2 - 1)
+    yield plots.mi_bound_curves()
+    yield plots.gradient_frames(pos, pos, n, titles=["a", "b", "c", "d"])
+    yield plots.negative_weight_curves(np.linspace(-1, 1, 5), {0.1: np.full(5, 0.2)}, highlight=0.1)
+    yield plots.image_grid({"one": torch.rand(4, 28, 28)})
+    yield plots.training_curves({"a": [{"epoch": 1, "loss": 2.0, "knn_acc": 0.5}]}, reference={"knn_acc": 0.8})
+    yield plots.preview_views(blob_digits(10), n_views=4)
+    yield plots.plot_sweep_accuracy(sweep_runs(seeds=3), [record()], baselines={"raw pixels": 0.934})
+    yield plots.plot_alignment_uniformity(sweep_runs(seeds=3), [record()])
+    yield plots.plot_hardness([0.05, 0.1, 0.2, 0.5, 1.0], {1: [0.2, 0.08, 0.03, 0.008, 0.004]}, 510)
+
+
+def test_every_figure_is_small_at_100_dpi_with_text_of_at_least_8_points():
+    assert plots.DPI == 100
+    for fig in all_figures():
+        fig.canvas.draw()  # tick labels exist only once drawn
+        w, h = fig.get_size_inches()
+        assert fig.dpi == 100 and w <= 10 and h <= 4, (fig.dpi, w, h)
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < 8]
+        assert texts and not small, small
+        plt.close(fig)
+
+
+# --------------------------------------------------------------------------- views
+def test_plot_views_grid_and_labels():
+    x = blob_digits(5)
+    views = [random_affine(x, generator=torch.Generator().manual_seed(k)) for k in range(3)]
+    fig = plots.plot_views(x, views, title="t", col_titles=list("abcde"))
+    axes = fig.axes
+    assert len(axes) == 4 * 5
+    assert [axes[r * 5].get_ylabel() for r in range(4)] == ["original", "view 1", "view 2", "view 3"]
+    assert axes[0].get_title() == "a" and fig.get_suptitle() == "t"
+    assert np.allclose(axes[5].images[0].get_array(), views[0][0, 0].numpy())  # row 1 = first views
+    w, h = fig.get_size_inches()
+    assert w <= 10 and h <= 4
+    with pytest.raises(ValueError, match="row_titles"):
+        plots.plot_views(x, views, row_titles=["only one"])
+    with pytest.raises(ValueError, match="col_titles"):
+        plots.plot_views(x, views, col_titles=["a"])
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_views(x, [views[0][:2]])
+
+
+def test_preview_views_callback_is_seeded_and_reacts_to_sliders():
+    x = blob_digits(4)
+
+    def pixels(fig):
+        return [torch.as_tensor(ax.images[0].get_array()) for ax in fig.axes]
+
+    f1 = plots.preview_views(x, rotation=30, n_views=2)
+    f2 = plots.preview_views(x, rotation=30, n_views=2)
+    f3 = plots.preview_views(x, rotation=0, crop_min=1.0, aspect=1.0, shear=0, translate=0, n_views=2)
+    assert len(f1.axes) == 3 * 4
+    assert all(torch.equal(a, b) for a, b in zip(pixels(f1), pixels(f2)))
+    assert not all(torch.equal(a, b) for a, b in zip(pixels(f1), pixels(f3)))
+    p3 = pixels(f3)  # strengths all zero: every view equals its original
+    assert all(torch.allclose(p3[c], p3[r * 4 + c], atol=1e-4) for r in range(3) for c in range(4))
+    assert "rotation ±30" in f1.get_suptitle()
+    with pytest.raises(ValueError, match="aspect"):
+        plots.preview_views(x, aspect=0.5)
+
+
+def test_preview_views_works_as_an_ipywidgets_callback():
+    from ipywidgets import fixed, interactive
+
+    w = interactive(plots.preview_views, images=fixed(blob_digits(3)), rotation=(0.0, 45.0, 5.0), n_views=fixed(2))
+    first = w.result
+    slider = w.children[0]
+    assert slider.description == "rotation"
+    slider.value = 40.0
+    assert w.result is not first and "rotation ±40" in w.result.get_suptitle()
+    assert math.isclose(slider.value, 40.0)
+
+
+# --------------------------------------------------------------------------- sweeps
+def sweep_runs(seeds: int = 1, temps=(0.1, 1.0), batches=(64, 256)) -> list[dict]:
+    """Runs of a temperature and a batch-size sweep; seed s shifts accuracy by 0.01 s and the rest by 0.1 s."""
+    runs = []
+    for sweep, values in (("temperature", temps), ("batch_size", batches)):
+        for i, v in enumerate(values):
+            for s in range(seeds):
+                runs.append({"sweep": sweep, "seed": s, "temperature": v if sweep == "temperature" else 0.2,
+                             "batch_size": v if sweep == "batch_size" else 256, "knn_acc": 0.9 - 0.05 * i + 0.01 * s,
+                             "alignment": 0.3 - 0.1 * i + 0.1 * s, "uniformity": -3.2 + 0.7 * i + 0.1 * s})
+    return runs
+
+
+def record(machine=None, runs=None) -> dict:
+    machine = machine or {"cpu": "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", "cpu_count": 2, "gpu": None}
+    return {"machine": machine, "command": "c", "runs": runs or sweep_runs(), "file": "sweep-x.json"}
+
+
+def legend_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_sweep_plots_draw_live_and_recorded_runs_of_one_seed():
+    live = sweep_runs()
+    old = record({"processor": "x86_64", "cpu_count": 2})  # machine keys of records written before the redesign
+    fig = plots.plot_alignment_uniformity(live, [old, record()])
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3 and list(ax.lines[0].get_xdata()) == [-3.2, -2.5]
+    assert legend_texts(ax)[1:] == ["recorded on x86_64 x2 CPU (sweep-x.json)",
+                                    "recorded on Intel Xeon Platinum 8481C x2 CPU (sweep-x.json)"]
+    assert [t.get_text() for t in ax.texts] == ["τ=0.1", "τ=1"]  # only the first series is annotated
+    assert not any(c.has_xerr or c.has_yerr for c in ax.containers)  # one seed: no error bars
+    fig = plots.plot_sweep_accuracy(live, [old])
+    assert [len(a.lines) for a in fig.axes] == [2, 2]
+    assert list(fig.axes[1].lines[0].get_xdata()) == [64, 256] and fig.axes[1].get_xscale() == "log"
+    fig = plots.plot_sweep_accuracy([r for r in live if r["sweep"] == "temperature"])
+    assert "no runs" in fig.axes[1].texts[0].get_text()
+
+
+def test_sweep_accuracy_with_three_seeds_draws_mean_and_sd_error_bars():
+    fig = plots.plot_sweep_accuracy(sweep_runs(seeds=3), title="T")
+    for ax in fig.axes:
+        (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        assert bars.has_yerr and not bars.has_xerr
+        line, _, (ycol,) = bars.lines
+        assert np.allclose(line.get_ydata(), [0.91, 0.86])  # mean of 0.90, 0.91, 0.92
+        half = [abs(seg[1, 1] - seg[0, 1]) / 2 for seg in ycol.get_segments()]
+        assert np.allclose(half, 0.01)  # sample sd (ddof 1) of 0.90, 0.91, 0.92
+        assert "mean ± sd of 3 seeds" in legend_texts(ax)[0]
+    assert fig.get_suptitle() == "T"
+
+
+def test_alignment_uniformity_with_seeds_has_error_bars_both_ways():
+    runs = sweep_runs(seeds=2)
+    fig = plots.plot_alignment_uniformity(runs + [dict(runs[0], seed=9)])  # 3 seeds at t = 0.1, 2 at t = 1
+    ax = fig.axes[0]
+    (bars,) = ax.containers
+    assert bars.has_xerr and bars.has_yerr
+    assert np.allclose(bars.lines[0].get_xdata(), [(-3.2 - 3.1 - 3.2) / 3, -2.45])
+    assert "mean ± sd of 2-3 seeds" in legend_texts(ax)[0]
+
+
+def test_baselines_are_labelled_dashed_horizontal_lines():
+    base = {"raw pixels": 0.934, "random init": 0.83}
+    fig = plots.plot_sweep_accuracy(sweep_runs(), baselines=base)
+    for ax in fig.axes:
+        dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+        assert [tuple(ln.get_ydata()) for ln in dashed] == [(0.934, 0.934), (0.83, 0.83)]
+        assert dashed[0].get_color() != dashed[1].get_color()
+        assert {"raw pixels 0.934", "random init 0.83"} <= set(legend_texts(ax))
+        assert ax.get_ylim()[0] < 0.83 and ax.get_ylim()[1] > 0.934  # visible inside the panel
+    ax = plots.plot_alignment_uniformity(sweep_runs(), baselines={"raw pixels": 0.5}).axes[0]
+    assert "raw pixels 0.5" in legend_texts(ax)
+    with pytest.raises(ValueError, match="raw pixels"):
+        plots.plot_sweep_accuracy(sweep_runs(), baselines={"raw pixels": "high"})
+
+
+def test_sweep_plots_reject_what_is_not_a_sweep():
+    with pytest.raises(ValueError, match="load_sweeps"):
+        plots.plot_sweep_accuracy(sweep_runs(), [{"machine": {}}])
+    broken = [dict(r) for r in sweep_runs()]
+    del broken[0]["knn_acc"]
+    with pytest.raises(ValueError, match="knn_acc"):
+        plots.plot_sweep_accuracy(broken)
+
+
+def test_hardness_has_readable_log_ticks_and_a_visible_even_spread_line():
+    temps = [0.05, 0.1, 0.2, 0.5, 1.0]
+    fig = plots.plot_hardness(temps, {1: [0.19, 0.08, 0.03, 0.008, 0.004], 10: [0.7, 0.4, 0.2, 0.07, 0.04]}, 510)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["0.05", "0.1", "0.2", "0.5", "1"]
+    lo, hi = ax.get_ylim()
+    yticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi]
+    assert ax.get_yscale() == "log" and len(yticks) >= 3 and all(float(t) > 0 for t in yticks), yticks
+    even = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert [ln.get_ydata()[0] for ln in even] == [1 / 510, 10 / 510]
+    for ln in even:  # well inside the axes, not squashed onto the x axis
+        y = ln.get_ydata()[0]
+        assert (math.log(y) - math.log(lo)) / (math.log(hi) - math.log(lo)) > 0.05
+    assert "even spread 1/510 = 0.002" in legend_texts(ax)
+    ax = plots.plot_hardness([0.1, 1.0], {1: [0.5, 0.1]}, 30).axes[0]
+    assert len(ax.get_xticks()) >= 2 and ax.get_legend() is not None
+    with pytest.raises(ValueError, match="temperatures"):
+        plots.plot_hardness([0.0, 1.0], {1: [0.5, 0.1]}, 30)
+    with pytest.raises(ValueError, match="shares"):
+        plots.plot_hardness([0.1, 1.0], {1: [0.5]}, 30)

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from clhelpers.data import MNISTFileError, load_mnist
-from clhelpers.experiments import write_truncated_mnist
+from clhelpers.data import write_truncated_mnist
 
 
 def write_idx(path, magic, dims, payload_bytes):
@@ -51,10 +51,10 @@ def test_garbage_file_is_reported(tmp_path):
 
 
 # A small notebook with the parts of notebook 06 that can break on a second run in the same
-# kernel: an output folder that already exists, a simulated Ctrl-C, resuming, a stateful loss.
+# kernel: an output folder that already exists, a simulated Ctrl-C, resuming, a stateful method (MoCo).
 CELLS = [
     "import shutil\nfrom dataclasses import replace\nimport matplotlib\nmatplotlib.use('Agg')\n"
-    "import matplotlib.pyplot as plt\nfrom clhelpers.train import preset, train\nfrom clhelpers.losses import QueueNTXent",
+    "import matplotlib.pyplot as plt\nfrom clhelpers.train import preset, train",
     "cfg = replace(preset('cpu-sweep'), data='offline', epochs=3, train_size=256, batch_size=128,\n"
     "              widths=(4, 8, 8), proj_dim=8, hidden_dim=16, test_size=200, out_dir='runs/demo')\n"
     "shutil.rmtree(cfg.out_dir, ignore_errors=True)",
@@ -63,9 +63,8 @@ CELLS = [
     "except KeyboardInterrupt:\n    pass",
     "resumed = train(replace(cfg, resume=True), progress=False)\n"
     "assert [h['epoch'] for h in resumed.history] == [1, 2, 3], resumed.history",
-    "queue_loss = QueueNTXent(dim=8, size=512)\n"
-    "r = train(replace(cfg, out_dir=None, epochs=1), loss_fn=queue_loss, progress=False)\n"
-    "assert len(queue_loss.queue) == 256",
+    "r = train(replace(cfg, out_dir=None, epochs=1, method='moco', queue_size=512), progress=False)\n"
+    "assert r.history[0]['loss'] > 0 and len(r.method.queue) == 512",
     "fig, ax = plt.subplots()\nax.plot([h['loss'] for h in resumed.history]);\nplt.close(fig)",
 ]
 

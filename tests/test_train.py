@@ -4,9 +4,10 @@ import json
 import pytest
 import torch
 
-from clhelpers.losses import nt_xent, supcon
+from clhelpers.config import TrainConfig, preset
+from clhelpers.losses import nt_xent
 from clhelpers.models import Encoder, load_encoder
-from clhelpers.train import TrainConfig, lr_factor, main, preset, train
+from clhelpers.train import lr_factor, main, train
 
 
 def tiny(**kw):
@@ -48,7 +49,7 @@ def test_tiny_run_learns_and_writes_outputs(tmp_path):
         assert {"epoch", "loss", "knn_acc", "images_per_s", "wall_s"} <= set(h)
         assert 0.0 <= h["knn_acc"] <= 1.0 and h["images_per_s"] > 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["finished"] and metrics["device"] == "cpu" and metrics["train_images"] == 384
+    assert metrics["finished"] and metrics["machine"]["device"] == "cpu" and metrics["train_images"] == 384
     assert metrics["config"]["batch_size"] == 64 and len(metrics["history"]) == 3
     assert 0.0 <= metrics["pixel_knn_acc"] <= 1.0
     enc = load_encoder(tmp_path / "encoder.pt")
@@ -63,14 +64,14 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     # interrupt (a simulated Ctrl-C from inside the loss) in the middle of epoch 2, then resume
     calls = {"n": 0}
 
-    def stop_in_epoch_2(z1, z2, t):
+    def stop_in_epoch_2(z1, z2):
         calls["n"] += 1
         if calls["n"] == 384 // 64 + 2:  # second step of epoch 2
             raise KeyboardInterrupt
-        return nt_xent(z1, z2, t)
+        return nt_xent(z1, z2, 0.2)
 
     with pytest.raises(KeyboardInterrupt):
-        train(tiny(epochs=2, out_dir=str(tmp_path)), loss_fn=stop_in_epoch_2, progress=False)
+        train(tiny(epochs=2, out_dir=str(tmp_path)), loss=stop_in_epoch_2, progress=False)
     ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert ckpt["epoch"] == 1  # the last completed epoch was saved
     assert json.loads((tmp_path / "metrics.json").read_text())["interrupted"]
@@ -103,24 +104,53 @@ def test_cli_tiny_run(tmp_path, capsys):
     assert (tmp_path / "encoder.pt").is_file() and (tmp_path / "checkpoint.pt").is_file()
 
 
-def test_with_labels_passes_the_batch_labels_to_the_loss():
+def test_supcon_gets_the_batch_labels(monkeypatch):
+    import clhelpers.methods as methods
+
     seen = []
+    real = methods.supcon
 
     def spy(z1, z2, labels, temperature):
         seen.append(labels.clone())
-        return supcon(z1, z2, labels, temperature)
+        return real(z1, z2, labels, temperature)
 
-    result = train(tiny(epochs=1), loss_fn=spy, progress=False, with_labels=True)
+    monkeypatch.setattr(methods, "supcon", spy)
+    result = train(tiny(epochs=1, method="supcon"), progress=False)
     assert len(seen) == 384 // 64 and all(s.shape == (64,) and s.dtype == torch.int64 for s in seen)
     assert len(torch.cat(seen).unique()) == 10  # real class labels, not sample indices
     assert 0.0 <= result.knn_acc <= 1.0 and result.history[0]["loss"] > 0
 
 
+def test_progress_bar_messages_do_not_grow_with_steps(monkeypatch):
+    """nbval loses output from cells that send very many widget messages: the bar moves once per epoch."""
+    import tqdm.auto
+
+    updates = []
+    real = tqdm.auto.tqdm
+
+    class Counting(real):
+        def update(self, n=1):
+            updates.append(n)
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Counting)
+    train(tiny(epochs=2, batch_size=16, train_size=384), progress=True)  # 24 steps per epoch
+    assert len(updates) == 2  # once per epoch, not once per step (48 steps)
+
+
+def test_custom_loss_only_plugs_into_simclr():
+    with pytest.raises(ValueError, match="simclr"):
+        train(tiny(method="moco"), loss=lambda z1, z2: nt_xent(z1, z2, 0.2), progress=False)
+
+
 def test_cpu_bf16_autocast_trains_and_no_amp_flag_turns_it_off():
     result = train(tiny(epochs=1, cpu_amp=True), progress=False)
     assert torch.isfinite(torch.tensor(result.history[0]["loss"]))
-    from clhelpers.train import build_parser, config_from_args
+    import argparse
 
-    parser = build_parser()
+    from clhelpers.config import add_config_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
     cfg = config_from_args(parser.parse_args(["--preset", "cpu", "--no-amp", "--device", "cpu"]), parser)
     assert cfg.cpu_amp is False and cfg.amp is False

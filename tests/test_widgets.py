@@ -86,3 +86,29 @@ def test_vector_and_weight_explorers_update():
     before = ui.result["hardest_share"]
     ui.children[0].value = 0.05
     assert ui.result["hardest_share"] > before
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: widgets.temperature_softmax(0.0), "temperature"),
+    (lambda: widgets.negative_weights(-0.1), "temperature"),
+    (lambda: widgets.infonce_gradient([0.5, 0.1], float("nan")), "temperature"),
+    (lambda: widgets.infonce_gradient([0.5, 0.1], 0.5, positive=2), "positive"),
+    (lambda: widgets.vector_similarity(0, 90, -1.0), "length"),
+    (lambda: widgets.descent_frames(n_pairs=1), "n_pairs"),
+])
+def test_bad_slider_values_raise_value_errors_that_name_the_value(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_widgets_import_only_plots_and_math_modules():
+    """The callbacks are plain functions over Math and plots: no training, data or configuration code."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(widgets.__file__).read_text())
+    used = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+    used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module is None
+             for a in n.names}
+    assert used - {None} <= {"plots", "similarity", "losses", "metrics", "checks"}, used
+    assert "plots" in used

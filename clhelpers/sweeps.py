@@ -1,0 +1,156 @@
+"""Settings x seeds: train one run per combination, record the results, load the records.
+
+* ``run_one(config)`` trains once and summarizes the run as one flat, JSON-friendly dict.
+* ``run_sweep(base, temperatures=..., batch_sizes=..., seeds=...)`` varies one setting at a time.
+* ``save_record(path, runs, command)`` writes ``{"machine", "command", "created", "git_commit",
+  "seeds", "runs"}``; ``load_sweeps(folder)`` reads every ``sweep-*.json`` back.
+* ``python -m clhelpers sweep --preset cpu-sweep --seeds 0 1 2 --out benchmarks/sweep-cpu-2core.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from .augment import ViewParams, make_views
+from .config import PRESETS, TrainConfig, preset
+from .data import load_dataset
+from .device import atomic_write_json, machine_description, pick_device
+from .evaluate import embed
+from .methods import Method
+from .metrics import alignment, uniformity
+from .train import train
+
+
+@torch.no_grad()
+def representation_quality(method: Method, images: torch.Tensor, views: ViewParams | None = None, seed: int = 0) -> dict:
+    """Alignment and uniformity (Wang & Isola, 2020) of a trained method on two views of ``images``.
+
+    Measured in the loss space (``z``, the projection head's output, where the temperature acts) and on
+    the encoder features (``h``, what kNN evaluates; after a ReLU, so h lies in the non-negative orthant).
+    Returns ``{"alignment", "uniformity", "alignment_h", "uniformity_h"}``.
+    """
+    device = next(method.parameters()).device
+    gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(seed)
+    v1, v2 = make_views(images.to(device), views, generator=gen)
+    h1, h2 = embed(method.encoder, v1), embed(method.encoder, v2)
+    was_training = method.training
+    method.eval()
+    z1, z2 = (method.head(h.to(device)).float().cpu() for h in (h1, h2))
+    method.train(was_training)
+    return {"alignment": alignment(z1, z2), "uniformity": uniformity(z1),
+            "alignment_h": alignment(h1, h2), "uniformity_h": uniformity(h1)}
+
+
+def run_one(config: TrainConfig, loss: Callable | None = None, progress: bool = True, quality_images: int = 1000) -> dict:
+    """Train once and summarize: ``method``, ``seed``, ``temperature``, ``batch_size``, ``epochs``, ``steps``,
+    ``knn_acc`` (last epoch), ``pixel_knn_acc``, ``final_loss``, alignment/uniformity in z and h (first
+    ``quality_images`` test images), ``images_per_s``, ``train_s`` (training only), ``device``, ``history``."""
+    result = train(config, loss=loss, progress=progress)
+    x_test, _ = load_dataset(config.dataset, "test", source=config.data)
+    quality = representation_quality(result.method, x_test[:quality_images], config.views, seed=config.seed)
+    hist = result.history
+    return {
+        "preset": config.preset, "method": config.method, "seed": config.seed,
+        "loss": getattr(loss, "__name__", type(loss).__name__) if loss is not None else config.method,
+        "temperature": config.temperature, "batch_size": config.batch_size, "epochs": config.epochs,
+        "steps": len(hist) * (result.train_images // config.batch_size),
+        "knn_acc": result.knn_acc, "pixel_knn_acc": result.pixel_knn_acc, "final_loss": hist[-1]["loss"], **quality,
+        "images_per_s": sum(h["images_per_s"] for h in hist) / len(hist), "train_s": sum(h["epoch_s"] for h in hist),
+        "device": result.device, "history": [{"epoch": h["epoch"], "loss": h["loss"], "knn_acc": h["knn_acc"]} for h in hist],
+    }
+
+
+def run_sweep(base: TrainConfig, temperatures: Sequence[float] = (), batch_sizes: Sequence[int] = (),
+              seeds: Sequence[int] = (0,), progress: bool = True) -> list[dict]:
+    """One run per setting and seed; each ``run_one`` dict gets ``"sweep"`` (the setting's name).
+
+    Every temperature at ``base.batch_size`` (``"sweep": "temperature"``), then every batch size at
+    ``base.temperature`` (``"sweep": "batch_size"``); everything else stays ``base``'s. No checkpoints.
+    """
+    if not isinstance(base, TrainConfig):
+        raise ValueError(f"base must be a TrainConfig (e.g. preset('cpu-sweep')), got {type(base).__name__}")
+    if not temperatures and not batch_sizes:
+        raise ValueError("nothing to sweep: give temperatures and/or batch_sizes")
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed, e.g. seeds=(0, 1, 2)")
+    settings = [("temperature", {"temperature": float(t)}) for t in temperatures]
+    settings += [("batch_size", {"batch_size": int(b)}) for b in batch_sizes]
+    runs = []
+    for sweep, override in settings:
+        for seed in seeds:
+            config = replace(base, out_dir=None, resume=False, seed=int(seed), **override)  # validates the value
+            runs.append({"sweep": sweep, **run_one(config, progress=progress)})
+    return runs
+
+
+def git_commit() -> str | None:
+    """The checked-out commit of this repository (``None`` outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def save_record(path: str | os.PathLike, runs: list[dict], command: str, device: torch.device | None = None, **extra) -> Path:
+    """Write ``{"machine", "command", "created", "git_commit", "seeds", "runs", **extra}`` to ``path`` (JSON, atomic)."""
+    record = {"machine": machine_description(device), "command": command,
+              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "git_commit": git_commit(),
+              "seeds": sorted({r["seed"] for r in runs if "seed" in r}), **extra, "runs": runs}
+    return atomic_write_json(Path(path), record)
+
+
+def load_sweeps(folder: str | os.PathLike = "benchmarks", pattern: str = "sweep-*.json") -> list[dict]:
+    """Every record matching ``pattern`` in ``folder`` (sorted by name), each with ``"file"`` added."""
+    import json
+
+    records = []
+    for path in sorted(Path(folder).glob(pattern)):
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON ({err}); delete it or record it again") from None
+        if not isinstance(record, dict) or not {"machine", "command", "runs"} <= set(record):
+            raise ValueError(f"{path} is not a sweep record (needs machine, command, runs); delete it or record it again")
+        records.append({**record, "file": path.name})
+    return records
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``python -m clhelpers sweep``."""
+    parser.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS), help="base settings (default cpu-sweep)")
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs")
+    parser.add_argument("--data", choices=["auto", "offline", "torchvision"], help="data source (default: the preset's)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
+    parser.add_argument("--temperatures", type=float, nargs="*", default=[0.05, 0.1, 0.2, 0.5, 1.0])
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[64, 128, 256, 512])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per setting (default 0 1 2)")
+    parser.add_argument("--out", help="write the record as JSON here, e.g. benchmarks/sweep-cpu-2core.json")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the sweep the flags describe, print a table, and record it when ``--out`` is given."""
+    overrides = {k: getattr(args, k) for k in ("epochs", "data", "device") if getattr(args, k) is not None}
+    try:
+        base = replace(preset(args.preset), **overrides)
+        runs = run_sweep(base, args.temperatures, args.batch_sizes, seeds=args.seeds, progress=not args.quiet)
+    except ValueError as err:
+        parser.error(str(err))
+    print(f"{'sweep':<12} {'temp':>6} {'batch':>6} {'seed':>5} {'kNN':>7} {'align':>7} {'unif':>7} {'train s':>8}")
+    for r in runs:
+        print(f"{r['sweep']:<12} {r['temperature']:>6g} {r['batch_size']:>6d} {r['seed']:>5d} {r['knn_acc']:>7.4f} "
+              f"{r['alignment']:>7.3f} {r['uniformity']:>7.3f} {r['train_s']:>8.1f}")
+    if args.out:
+        command = "python -m clhelpers sweep " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["sweep"] else sys.argv[1:])
+        print(f"wrote {save_record(args.out, runs, command, device=pick_device(base.device))}")
+    return 0

@@ -1,0 +1,87 @@
+"""The one command line: python -m clhelpers {train,evaluate,sweep,bench,check}."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from clhelpers.__main__ import COMMANDS, main
+from clhelpers.methods import METHODS
+from clhelpers.models import load_encoder
+
+
+def test_help_lists_the_five_commands():
+    out = subprocess.run([sys.executable, "-m", "clhelpers", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    for command in ("train", "evaluate", "sweep", "bench", "check"):
+        assert command in out.stdout
+    assert set(COMMANDS) == {"train", "evaluate", "sweep", "bench", "check"}
+
+
+def test_train_flags_come_from_the_config_fields(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--method", "--temperature", "--queue-size", "--momentum", "--widths", "--out", "--resume", "--no-amp"):
+        assert flag in text
+
+
+TINY = ["--data", "offline", "--device", "cpu", "--epochs", "1", "--train-size", "512", "--quiet",
+        "--widths", "4", "8", "8", "--depth", "1", "--batch-size", "128", "--eval-every", "1"]
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_trains_writes_a_readable_encoder_and_resumes(method, tmp_path, capsys):
+    out = str(tmp_path / method)
+    assert main(["train", "--method", method, *TINY, "--out", out]) == 0
+    encoder = load_encoder(tmp_path / method / "encoder.pt")
+    assert encoder(torch.rand(2, 1, 28, 28)).shape == (2, 8)
+    first = torch.load(tmp_path / method / "checkpoint.pt", weights_only=True)
+    assert first["epoch"] == 1 and first["config"]["method"] == method
+    # a finished run resumes to "nothing left to do" with the same history
+    assert main(["train", "--method", method, *TINY, "--out", out, "--resume"]) == 0
+    assert "resuming" in capsys.readouterr().err
+    again = torch.load(tmp_path / method / "checkpoint.pt", weights_only=True)
+    assert again["history"] == first["history"]
+
+
+def test_the_default_method_and_preset_run_at_the_issue_size(tmp_path):
+    assert main(["train", "--epochs", "1", "--train-size", "512", "--data", "offline", "--device", "cpu",
+                 "--quiet", "--out", str(tmp_path)]) == 0
+    assert load_encoder(tmp_path / "encoder.pt").config["widths"] == [16, 32, 64]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a torch file at all", b"PK\x03\x04garbage-zip"])
+def test_garbage_encoder_file_is_a_one_line_usage_error(content, tmp_path, capsys):
+    bad = tmp_path / "encoder.pt"
+    bad.write_bytes(content)
+    with pytest.raises(SystemExit) as err:
+        main(["evaluate", "--encoder", str(bad), "--data", "offline", "--device", "cpu"])
+    assert err.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(bad) in message and "weights_only=False" not in message
+
+
+def test_garbage_checkpoint_is_a_one_line_usage_error(tmp_path, capsys):
+    (tmp_path / "checkpoint.pt").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(SystemExit) as err:
+        main(["train", *TINY, "--out", str(tmp_path), "--resume"])
+    assert err.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "checkpoint.pt" in message and "weights_only=False" not in message
+
+
+def test_check_passes_a_correct_loss_and_fails_a_flawed_one(tmp_path, capsys):
+    assert main(["check", "clhelpers.losses:nt_xent"]) == 0
+    assert main(["check", "clhelpers.losses:nt_xent_flawed_targets"]) == 1
+    assert "collapse_value" in capsys.readouterr().out
+    mine = tmp_path / "mine.py"
+    mine.write_text("import torch.nn.functional as F\n"
+                    "def two_args(z1, z2):\n"
+                    "    from clhelpers.losses import nt_xent\n"
+                    "    return nt_xent(z1, z2, 0.5)\n")
+    assert main(["check", f"{mine}:two_args"]) == 0
+    for bad in (f"{mine}:missing", f"{tmp_path}/nope.py:f", "no_colon"):
+        with pytest.raises(SystemExit) as err:
+            main(["check", bad])
+        assert err.value.code == 2

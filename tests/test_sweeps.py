@@ -1,0 +1,66 @@
+"""Tests for clhelpers.sweeps: runs over settings and seeds, and their JSON records."""
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from clhelpers.config import preset
+from clhelpers.methods import build_method
+from clhelpers.models import Encoder
+from clhelpers.sweeps import load_sweeps, representation_quality, run_sweep, save_record
+
+
+def test_representation_quality_ranges():
+    torch.manual_seed(0)
+    method = build_method("simclr", Encoder((4, 4, 8), 1), proj_dim=8, hidden_dim=16)
+    images = (torch.rand(64, 28, 28, generator=torch.Generator().manual_seed(5)) * 255).to(torch.uint8)
+    q = representation_quality(method, images, seed=0)
+    assert set(q) == {"alignment", "uniformity", "alignment_h", "uniformity_h"}
+    for key in ("alignment", "alignment_h"):
+        assert 0.0 <= q[key] <= 4.0
+    for key in ("uniformity", "uniformity_h"):
+        assert -4.0 <= q[key] <= 0.0
+    assert representation_quality(method, images, seed=0) == q  # reproducible
+
+
+def tiny_config():
+    return replace(preset("cpu-sweep"), data="offline", epochs=1, train_size=256, batch_size=128,
+                   widths=(4, 8, 8), proj_dim=8, hidden_dim=16, test_size=200)
+
+
+def test_run_sweep_runs_each_setting_and_seed_once():
+    runs = run_sweep(tiny_config(), temperatures=[0.1, 1.0], batch_sizes=[64], seeds=[0, 1], progress=False)
+    assert [(r["sweep"], r["temperature"], r["batch_size"], r["seed"]) for r in runs] == [
+        ("temperature", 0.1, 128, 0), ("temperature", 0.1, 128, 1), ("temperature", 1.0, 128, 0),
+        ("temperature", 1.0, 128, 1), ("batch_size", 0.2, 64, 0), ("batch_size", 0.2, 64, 1)]
+    for r in runs:
+        assert 0.0 <= r["knn_acc"] <= 1.0 and r["epochs"] == 1 and len(r["history"]) == 1 and r["train_s"] > 0
+    assert runs[-1]["steps"] == 256 // 64 and runs[0]["steps"] == 256 // 128
+    json.dumps(runs)  # JSON-friendly
+    assert runs[0]["final_loss"] != runs[2]["final_loss"]  # the temperature really reached the loss
+    assert runs[0]["final_loss"] != runs[1]["final_loss"]  # and the seed really changed the run
+
+
+def test_run_sweep_bad_input():
+    with pytest.raises(ValueError, match="nothing to sweep"):
+        run_sweep(tiny_config())
+    with pytest.raises(ValueError, match="TrainConfig"):
+        run_sweep({"epochs": 1}, temperatures=[0.1])
+    with pytest.raises(ValueError, match="temperature"):
+        run_sweep(tiny_config(), temperatures=[-0.1])
+    with pytest.raises(ValueError, match="seed"):
+        run_sweep(tiny_config(), temperatures=[0.1], seeds=[])
+
+
+def test_save_and_load_records(tmp_path):
+    runs = [{"sweep": "temperature", "temperature": 0.1, "knn_acc": 0.5, "seed": 1}]
+    path = save_record(tmp_path / "sweep-test.json", runs, "python -m clhelpers sweep", device=torch.device("cpu"))
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep-test.json"]  # the atomic write left no temporary file
+    (record,) = load_sweeps(tmp_path)
+    assert record["file"] == path.name and record["runs"] == runs and record["seeds"] == [1]
+    assert record["machine"]["cpu_count"] >= 1 and "created" in record and "git_commit" in record
+    assert load_sweeps(tmp_path / "missing") == []
+    (tmp_path / "sweep-bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="sweep-bad.json"):
+        load_sweeps(tmp_path)
