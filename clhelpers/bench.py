@@ -13,8 +13,9 @@ Three measurements, both on this machine in one run, printed as absolute numbers
    ``torch.utils.flop_counter``, times the engine's steps per second) next to the machine's measured
    float32 matrix-multiply GFLOP/s, the ceiling such a step could reach.
 
-The offline subset has 4,000 training digits; for the augmentation timing it is tiled (repeated)
-up to ``--n-images`` digits, which the output says. Results go to ``benchmarks/results-<device>[-bf16].json``
+The offline subset has 4,000 training digits; for the augmentation and engine timings it is tiled
+(repeated) up to ``--n-images`` digits (60,000 for a full-MNIST-sized epoch), which the output and the
+record say. Results go to ``benchmarks/results-<device>[-bf16].json``
 and a markdown table is printed for the README.
 """
 from __future__ import annotations
@@ -43,9 +44,9 @@ def _sync(device: torch.device) -> None:
 
 
 def tile(images: torch.Tensor, n: int) -> torch.Tensor:
-    """``images`` repeated (and cut) to exactly ``n`` rows."""
+    """``images`` (or labels) repeated along the first dimension and cut to exactly ``n`` rows."""
     reps = -(-n // len(images))
-    return images.repeat(reps, 1, 1)[:n]
+    return images.repeat(reps, *([1] * (images.dim() - 1)))[:n]
 
 
 def bench_make_views(images: torch.Tensor, batch_size: int, params: ViewParams, device: torch.device) -> float:
@@ -112,9 +113,9 @@ def bench_tutorial_training(images: torch.Tensor, cfg, workers: int, steps: int,
     return n / (time.perf_counter() - t)
 
 
-def bench_engine_training(cfg) -> float:
-    """Images per second of ``train`` (second epoch, so model/allocator warm-up is excluded)."""
-    result = train(replace(cfg, epochs=2, eval_every=10**6, out_dir=None, resume=False), progress=False)
+def bench_engine_training(cfg, data: tuple) -> float:
+    """Images per second of ``train`` on ``data`` (the second epoch, so model/allocator warm-up is excluded)."""
+    result = train(replace(cfg, epochs=2, eval_every=10**6, out_dir=None, resume=False), progress=False, data=data)
     return result.history[-1]["images_per_s"]
 
 
@@ -187,14 +188,15 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     bf16 = (cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")
     print(f"device: {device.type} ({machine['gpu'] or machine['cpu']}), {machine['cpu_count']} cores, "
           f"native bf16: {machine['cpu_bf16']}, engine in {'bf16 autocast' if bf16 else 'float32'}")
-    images, _ = load_mnist("train", source=args.data)
+    images, labels = load_mnist("train", source=args.data)
     if len(images) < args.n_images:
-        print(f"the training split has {len(images):,} digits: tiled to {args.n_images:,} for the augmentation timing")
+        print(f"the training split has {len(images):,} digits: tiled to {args.n_images:,} for the timings")
     pool = tile(images, args.n_images)
     print("timing make_views, the torchvision pipeline, the engine, the tutorial loop, matmul ...", flush=True)
     mv = bench_make_views(pool.to(device), cfg.batch_size, cfg.views, device)
     tv = bench_torchvision_views(pool, cfg.batch_size, cfg.views, args.workers, device)
-    engine = bench_engine_training(cfg)
+    test = load_mnist("test", source=args.data)
+    engine = bench_engine_training(cfg, (pool, tile(labels, args.n_images), *test))
     tutorial = bench_tutorial_training(pool, cfg, args.workers, args.tutorial_steps, device)
     gflop, peak = step_gflop(cfg, device), matmul_gflops(device)
     results = {

@@ -101,6 +101,19 @@ def load_split(cfg: TrainConfig, device: torch.device) -> tuple[torch.Tensor, ..
     return x_train.to(device), y_train.to(device), x_test.to(device), y_test.to(device)
 
 
+def _given_split(data: tuple, cfg: TrainConfig, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Checked ``(x_train, y_train, x_test, y_test)`` given by the caller, on ``device``."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 4 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise ValueError("data must be four tensors (x_train, y_train, x_test, y_test); or leave it None to load config.dataset")
+    for x, y, name in ((data[0], data[1], "train"), (data[2], data[3], "test")):
+        if x.dim() not in (3, 4) or y.shape != (len(x),):
+            raise ValueError(f"{name} images must be (N, H, W) or (N, C, H, W) with one label each, got {tuple(x.shape)} "
+                             f"and {tuple(y.shape)} labels")
+    if len(data[0]) < cfg.batch_size:
+        raise ValueError(f"batch_size {cfg.batch_size} is larger than the training set ({len(data[0])} images); lower it")
+    return tuple(t.to(device) for t in data)
+
+
 def make_method(cfg: TrainConfig, loss: Callable | None = None) -> Method:
     """The configured method around a fresh ``Encoder`` (``loss`` replaces SimCLR's NT-Xent, e.g. a flawed loss)."""
     options = dict(proj_dim=cfg.proj_dim, hidden_dim=cfg.hidden_dim, temperature=cfg.temperature,
@@ -185,11 +198,11 @@ class _State:
             "interrupted": interrupted, "history": state["history"]})
 
 
-def _prepare(cfg: TrainConfig, loss: Callable | None) -> tuple[_State, tuple]:
+def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tuple[_State, tuple]:
     """Data on the device, the method, AdamW with warm-up + cosine, restored state when resuming."""
     device = pick_device(cfg.device)
     set_seed(cfg.seed)  # python, numpy and torch's global RNG (model initialization)
-    split = load_split(cfg, device)
+    split = load_split(cfg, device) if data is None else _given_split(data, cfg, device)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     method = make_method(cfg, loss).to(device=device, memory_format=fmt)
     optimizer = torch.optim.AdamW(method.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -210,19 +223,20 @@ def _prepare(cfg: TrainConfig, loss: Callable | None) -> tuple[_State, tuple]:
 
 
 def train(config: TrainConfig, progress: bool = True, on_epoch_end: Callable[[dict], None] | None = None,
-          loss: Callable | None = None) -> TrainResult:
+          loss: Callable | None = None, data: tuple | None = None) -> TrainResult:
     """Train ``config.method`` as ``config`` says and return a ``TrainResult``.
 
     ``progress`` shows a bar that advances once per epoch. ``on_epoch_end(record)`` runs after every
     epoch (after the checkpoint is written) with that epoch's record: ``{"epoch", "loss" (mean training
     loss), "knn_acc" (None when not evaluated), "images_per_s" (training only), "epoch_s", "eval_s",
     "wall_s" (since the start, earlier sessions of a resumed run included), "lr"}``. ``loss`` replaces
-    SimCLR's NT-Xent with any ``loss(z1, z2) -> scalar`` (e.g. notebook 03's flawed losses).
+    SimCLR's NT-Xent with any ``loss(z1, z2) -> scalar`` (e.g. notebook 03's flawed losses). ``data``
+    = ``(x_train, y_train, x_test, y_test)`` trains on these tensors instead of ``config.dataset``.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig (e.g. preset('cpu')), got {type(config).__name__}")
     config.validate()
-    run, (x_train, y_train, x_test, y_test) = _prepare(config, loss)
+    run, (x_train, y_train, x_test, y_test) = _prepare(config, loss, data)
     cfg, method, optimizer, scheduler, device, fmt, steps = (run.cfg, run.method, run.optimizer, run.scheduler,
                                                              run.device, run.fmt, run.steps)
     from tqdm.auto import tqdm

@@ -154,3 +154,17 @@ def test_cpu_bf16_autocast_trains_and_no_amp_flag_turns_it_off():
     add_config_arguments(parser)
     cfg = config_from_args(parser.parse_args(["--preset", "cpu", "--no-amp", "--device", "cpu"]), parser)
     assert cfg.cpu_amp is False and cfg.amp is False
+
+
+def test_train_on_given_tensors():
+    from clhelpers.data import load_mnist
+
+    x, y = load_mnist("train", source="offline")
+    xt, yt = load_mnist("test", source="offline")
+    tiled = (x[:128].repeat(3, 1, 1), y[:128].repeat(3), xt[:100], yt[:100])  # what the GPU timing does with 60,000
+    result = train(tiny(epochs=1), data=tiled, progress=False)
+    assert result.train_images == 384 and result.test_images == 100
+    with pytest.raises(ValueError, match="four tensors"):
+        train(tiny(), data=(x, y), progress=False)
+    with pytest.raises(ValueError, match="one label each"):
+        train(tiny(), data=(x, y[:10], xt, yt), progress=False)
