@@ -173,8 +173,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="results JSON (default benchmarks/results-<device>[-bf16].json)")
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
-    """Time everything, write the JSON record, print the markdown table."""
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``python -m clhelpers bench``: ``measure``, then exit status 0."""
+    measure(args, parser)
+    return 0
+
+
+def measure(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """Time everything, write the JSON record, print the markdown table, return the record."""
     if args.n_images < 1 or args.tutorial_steps < 1 or args.workers < 0:
         parser.error("--n-images and --tutorial-steps must be >= 1 and --workers >= 0")
     try:

@@ -1,0 +1,35 @@
+"""Tests for clhelpers.bench: a tiny run of the benchmark writes a complete, consistent record."""
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from clhelpers.__main__ import main
+from clhelpers.bench import markdown_table, step_gflop, tile
+from clhelpers.config import preset
+
+
+def test_tile_repeats_images_and_labels_to_exactly_n():
+    x, y = torch.arange(12).reshape(3, 2, 2), torch.tensor([0, 1, 2])
+    assert tile(x, 7).shape == (7, 2, 2) and torch.equal(tile(y, 7), torch.tensor([0, 1, 2, 0, 1, 2, 0]))
+
+
+def test_step_gflop_grows_with_the_batch():
+    small = step_gflop(replace(preset("cpu-sweep"), batch_size=8), torch.device("cpu"))
+    big = step_gflop(replace(preset("cpu-sweep"), batch_size=16), torch.device("cpu"))
+    assert big == pytest.approx(2 * small, rel=0.05)  # conv and matmul FLOPs are linear in the batch
+
+
+def test_tiny_bench_run_writes_its_record(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--device", "cpu", "--data", "offline", "--n-images", "600", "--workers", "0",
+                 "--tutorial-steps", "1", "--no-amp", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["precision"] == "float32" and r["machine"]["device"] == "cpu" and not r["tiled"]
+    for key in ("make_views_views_per_s", "torchvision_views_per_s", "engine_images_per_s", "tutorial_images_per_s",
+                "step_gflops_per_s", "matmul_gflops_per_s"):
+        assert r[key] > 0, key
+    assert r["augment_speedup"] == pytest.approx(r["make_views_views_per_s"] / r["torchvision_views_per_s"])
+    assert r["step_gflops_per_s"] == pytest.approx(r["step_gflop"] * r["engine_images_per_s"] / r["batch_size"])
+    assert "| training, images/s" in capsys.readouterr().out and "float32" in markdown_table(r)
