@@ -1,5 +1,6 @@
 """Tests for clhelpers.train: config validation, a tiny run, outputs, resume, interruption, CLI."""
 import json
+import math
 
 import pytest
 import torch
@@ -168,3 +169,21 @@ def test_train_on_given_tensors():
         train(tiny(), data=(x, y), progress=False)
     with pytest.raises(ValueError, match="one label each"):
         train(tiny(), data=(x, y[:10], xt, yt), progress=False)
+
+
+def test_the_cuda_preset_code_path_runs_on_the_cpu(tmp_path):
+    """bf16 autocast, channels-last, torch.compile, the large-batch lr and warm-up of the `cuda` preset,
+    end to end at tiny size, so a reader with a GPU does not meet the first crash (it also runs on CUDA:
+    benchmarks/cuda-preset-compile.json)."""
+    from dataclasses import replace
+
+    cuda = preset("cuda")
+    assert cuda.amp and cuda.channels_last and cuda.warmup_epochs > 0 and cuda.batch_size >= 1024
+    cfg = replace(cuda, device="cpu", data="offline", cpu_amp=True, compile=True, epochs=2, train_size=256,
+                  batch_size=128, test_size=200, widths=(4, 8, 8), depth=1, proj_dim=16, hidden_dim=32, out_dir=str(tmp_path))
+    result = train(cfg, progress=False)
+    assert all(math.isfinite(h["loss"]) for h in result.history) and 0.0 <= result.knn_acc <= 1.0
+    assert result.history[0]["lr"] < cfg.lr  # still warming up after epoch 1 (warm-up lasts 2 epochs)
+    enc = load_encoder(tmp_path / "encoder.pt")  # the compiled encoder saves as a plain one
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.allclose(enc(x), result.encoder.eval()(x), atol=1e-4)
