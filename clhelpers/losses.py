@@ -13,9 +13,7 @@ Each loss is a function (``nt_xent(z1, z2, 0.2)``); those a training loop uses a
 objects with the options fixed at construction (``NTXentLoss(0.2)(z1, z2)``, ``SupConLoss``,
 ``InfoNCELoss``, ``PairContrastiveLoss``, ``TripletLoss``) that call the functions.
 
-The module also keeps *faithful reproductions of broken tutorial losses*
-(``nt_xent_flawed_targets``, ``nt_xent_no_positives``) so that the notebooks can show how to
-detect and fix them. Do not train with those.
+Faithful reproductions of broken tutorial losses live apart, in ``clhelpers.flawed``.
 """
 from __future__ import annotations
 
@@ -30,7 +28,7 @@ from .similarity import (
 )
 
 __all__ = [
-    "nt_xent", "nt_xent_by_definition", "info_nce", "nt_xent_flawed_targets", "nt_xent_no_positives",
+    "nt_xent", "nt_xent_by_definition", "info_nce",
     "positive_index", "collapse_value", "pair_contrastive_loss", "pair_in_batch", "triplet_loss",
     "triplet_in_batch", "supcon_loss", "supcon", "NTXentLoss", "SupConLoss", "InfoNCELoss", "PairContrastiveLoss",
     "TripletLoss",
@@ -125,48 +123,6 @@ def info_nce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tenso
         return F.cross_entropy(logits, torch.zeros(b, dtype=torch.long, device=q.device))
 
 
-# --------------------------------------------------------------------------- broken on purpose
-def nt_xent_flawed_targets(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """A faithful reproduction (our code) of a popular tutorial's NT-Xent bug. Do not train with it.
-
-    The tutorial builds a two-hot "same sample" label matrix (``labels[i, j] = 1`` when i and j are
-    views of the same sample, the diagonal included), fills the diagonal of the scaled similarity
-    matrix with -9e15, then uses ``labels.argmax(dim=1)`` as the cross-entropy targets. ``argmax``
-    returns the *first* maximum, so for rows 0..N-1 the target is the row itself: the masked
-    self-similarity. Those N anchors each cost about 9e15 (mean loss about 4.5e15 whatever tau),
-    and their gradient pushes their true positive away like a negative. Rows N..2N-1 happen to
-    get the right target (i - N).
-    """
-    check_pair(z1, z2)
-    t = check_temperature(temperature)
-    n = z1.shape[0]
-    z = F.normalize(torch.cat([z1, z2], dim=0).float(), dim=1)
-    sample_id = torch.arange(2 * n, device=z.device) % n
-    labels = (sample_id[:, None] == sample_id[None, :]).float()  # two-hot rows, diagonal included
-    logits = (z @ z.T) / t
-    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), -9e15)
-    targets = labels.argmax(dim=1)  # the bug: row i < N gets target i (itself)
-    return F.cross_entropy(logits, targets)
-
-
-def nt_xent_no_positives(features: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """A faithful reproduction (our code) of a second tutorial's loss. Do not train with it.
-
-    It takes one batch of *un-normalized* features, computes ``E = exp(F F^T / tau)`` and returns
-    ``-mean(log((E - I) / (E.sum(1) - I)))``. Nothing in it says which rows are positive pairs, so
-    it cannot reward aligning them (any permutation of the batch gives the same value), ``E - I``
-    is not a mask (the diagonal keeps ``exp(|f|^2 / tau) - 1``), and without normalization
-    ``exp`` overflows to inf for moderately large features, giving inf/inf = NaN.
-    """
-    check_embeddings(features, "features", min_rows=2)
-    t = check_temperature(temperature)
-    eye = torch.eye(features.shape[0], dtype=features.dtype, device=features.device)
-    e = torch.exp(features @ features.T / t)
-    numerator = e - eye
-    denominator = e.sum(dim=1) - eye  # broadcasts the row sums along columns, as the tutorial does
-    return -torch.log(numerator / denominator).mean()
-
-
 def collapse_value(n: int) -> float:
     """NT-Xent of a fully collapsed batch of N pairs: ``log(2N - 1)`` (all 2N - 1 candidates tie)."""
     if n < 2:
@@ -246,19 +202,27 @@ def pair_in_batch(z1: torch.Tensor, z2: torch.Tensor, *, margin: float = 1.0) ->
     return pair_contrastive_loss(torch.cat([z1, z1]), torch.cat([z2, others]), same, margin=margin)
 
 
-def triplet_in_batch(z1: torch.Tensor, z2: torch.Tensor, *, margin: float = 0.2) -> torch.Tensor:
-    """``triplet_loss`` on a batch of positive pairs, mining the hardest in-batch negative.
-
-    Anchor ``z1[i]``, positive ``z2[i]``, and as negative the *hardest* other sample in the batch
-    (the ``z2[j]``, j != i, closest to the anchor; FaceNet mines hard negatives within a batch
-    too). There is no temperature in a triplet loss; ``margin`` is keyword-only.
+def triplet_in_batch(z1: torch.Tensor, z2: torch.Tensor, *, margin: float = 0.2, mining: str = "semi-hard") -> torch.Tensor:
+    """``triplet_loss`` on a batch of positive pairs: anchor ``z1[i]``, positive ``z2[i]``, a negative
+    ``z2[j]`` (j != i) mined in the batch. ``mining="semi-hard"`` (FaceNet, Schroff et al., 2015): the
+    closest negative that is still farther from the anchor than the positive (if none is, the farthest
+    negative); ``"hardest"``: the closest negative, which FaceNet reports collapses early training.
+    There is no temperature in a triplet loss; ``margin`` and ``mining`` are keyword-only.
     """
     check_pair(z1, z2)
+    if mining not in ("semi-hard", "hardest"):
+        raise ValueError(f"mining must be 'semi-hard' or 'hardest', got {mining!r}")
     with torch.no_grad():
-        sim = unit_rows(z1) @ unit_rows(z2).T
-        sim.fill_diagonal_(float("-inf"))
-        hardest = sim.argmax(dim=1)
-    return triplet_loss(z1, z2, z2[hardest], margin=margin)
+        d = torch.cdist(unit_rows(z1), unit_rows(z2)).pow(2)
+        d_pos = d.diagonal().clone()[:, None]
+        d.fill_diagonal_(float("inf"))
+        if mining == "hardest":
+            negative = d.argmin(dim=1)
+        else:
+            farther = d.masked_fill(d <= d_pos, float("inf"))
+            fallback = d.masked_fill(d.isinf(), -1.0).argmax(dim=1)
+            negative = torch.where(farther.isfinite().any(dim=1), farther.argmin(dim=1), fallback)
+    return triplet_loss(z1, z2, z2[negative], margin=margin)
 
 
 def supcon_loss(z: torch.Tensor, labels: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
@@ -383,15 +347,17 @@ class PairContrastiveLoss(_OptionsLoss):
 
 
 class TripletLoss(_OptionsLoss):
-    r"""Triplet loss with the hardest in-batch negative: ``TripletLoss(0.2)(z1, z2)``, see ``triplet_in_batch``.
+    r"""Triplet loss with an in-batch negative: ``TripletLoss(0.2)(z1, z2)``, see ``triplet_in_batch``.
 
-    Unit rows, ``d(a, b) = ||a - b||^2``, anchor ``z1[i]``, positive ``z2[i]``, negative the nearest ``z2[j]``, j != i:
+    Unit rows, ``d(a, b) = ||a - b||^2``, anchor ``z1[i]``, positive ``z2[i]``, negative ``z2[j]`` (j != i, semi-hard):
 
     .. math:: L = \frac{1}{N} \sum_i \max\bigl(0, d(a_i, p_i) - d(a_i, n_i) + \alpha\bigr)
     """
 
-    def __init__(self, margin: float = 0.2) -> None:
-        super().__init__(margin=_check_margin(margin))
+    def __init__(self, margin: float = 0.2, mining: str = "semi-hard") -> None:
+        if mining not in ("semi-hard", "hardest"):
+            raise ValueError(f"mining must be 'semi-hard' or 'hardest', got {mining!r}")
+        super().__init__(margin=_check_margin(margin), mining=mining)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-        return triplet_in_batch(z1, z2, margin=self.margin)
+        return triplet_in_batch(z1, z2, margin=self.margin, mining=self.mining)

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from clhelpers.checks import CHECKS, check_contrastive_loss, check_per_sample_augmentation
-from clhelpers.losses import NTXentLoss, nt_xent, nt_xent_by_definition, nt_xent_flawed_targets, nt_xent_no_positives
+from clhelpers.flawed import nt_xent_flawed_targets, nt_xent_no_positives
+from clhelpers.losses import NTXentLoss, nt_xent, nt_xent_by_definition
 
 
 def test_nt_xent_passes_every_check():
@@ -28,6 +29,9 @@ def test_no_positives_fails_pairing_scale_and_small_temperature():
     report = check_contrastive_loss(lambda z1, z2, t: nt_xent_no_positives(torch.cat([z1, z2]), t), name="np")
     assert {"aligned_pairs_lower_loss", "scale_invariant", "finite_small_temperature"} <= set(report.failed_checks)
     assert report.loss_name == "np"
+    # it also fails gradient_direction: from random embeddings its step moves positives by < 0.001,
+    # far below the 0.01 that any loss with a real pull clears (NT-Xent: about 0.04)
+    assert "gradient_direction" in report.failed_checks and "wrong way" in report["gradient_direction"].detail
 
 
 def test_naive_definition_fails_only_small_temperature():

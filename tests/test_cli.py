@@ -73,7 +73,7 @@ def test_garbage_checkpoint_is_a_one_line_usage_error(tmp_path, capsys):
 
 def test_check_passes_a_correct_loss_and_fails_a_flawed_one(tmp_path, capsys):
     assert main(["check", "clhelpers.losses:nt_xent"]) == 0
-    assert main(["check", "clhelpers.losses:nt_xent_flawed_targets"]) == 1
+    assert main(["check", "clhelpers.flawed:nt_xent_flawed_targets"]) == 1
     assert "collapse_value" in capsys.readouterr().out
     mine = tmp_path / "mine.py"
     mine.write_text("import torch.nn.functional as F\n"

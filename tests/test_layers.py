@@ -8,8 +8,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "clhelpers"
 
 # level of every module: a module may import modules of its own or a lower level, never a higher one
 LAYERS = {
-    "similarity": 0, "losses": 0, "metrics": 0, "checks": 0,                # Math
-    "data": 1, "augment": 1, "models": 1, "methods": 1, "device": 1,        # Data and Model
+    "similarity": 0, "losses": 0, "flawed": 0, "metrics": 0, "checks": 0,                # Math
+    "data": 1, "augment": 1, "models": 1, "methods": 1, "method_parts": 1, "device": 1,  # Data and Model
     "config": 2, "train": 2, "evaluate": 2, "sweeps": 2, "bench": 2, "lint": 2, "__main__": 2,  # Engine and CLI
     "plots": 3, "widgets": 3, "exercises": 3,                               # Show
 }

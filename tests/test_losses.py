@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from clhelpers.flawed import nt_xent_flawed_targets, nt_xent_no_positives
 from clhelpers.losses import (
     InfoNCELoss,
     NTXentLoss,
@@ -14,8 +15,6 @@ from clhelpers.losses import (
     info_nce,
     nt_xent,
     nt_xent_by_definition,
-    nt_xent_flawed_targets,
-    nt_xent_no_positives,
     pair_in_batch,
     positive_index,
     supcon,
@@ -288,7 +287,7 @@ def test_loss_objects_are_modules_without_parameters_and_show_options():
     assert repr(SupConLoss()) == "SupConLoss(temperature=0.1)"
     assert repr(InfoNCELoss()) == "InfoNCELoss(temperature=0.2)"
     assert repr(PairContrastiveLoss(2)) == "PairContrastiveLoss(margin=2.0)"
-    assert repr(TripletLoss()) == "TripletLoss(margin=0.2)"
+    assert repr(TripletLoss()) == "TripletLoss(margin=0.2, mining='semi-hard')"
 
 
 @pytest.mark.parametrize("cls,option", [(NTXentLoss, "temperature"), (SupConLoss, "temperature"),

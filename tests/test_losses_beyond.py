@@ -96,7 +96,15 @@ def test_triplet_in_batch_uses_hardest_negative():
         d = [((u1[i] - u2[j]) ** 2).sum().item() for j in range(6)]
         hardest = min((d[j], j) for j in range(6) if j != i)[1]
         expected += max(0.0, d[i] - d[hardest] + 0.2)
-    assert triplet_in_batch(z1, z2, margin=0.2).item() == pytest.approx(expected / 6, rel=1e-9)
+    assert triplet_in_batch(z1, z2, margin=0.2, mining="hardest").item() == pytest.approx(expected / 6, rel=1e-9)
+    # semi-hard: the closest negative still farther than the positive (else the farthest), by brute force
+    expected = 0.0
+    for i in range(6):
+        d = [((u1[i] - u2[j]) ** 2).sum().item() for j in range(6)]
+        farther = [(d[j], j) for j in range(6) if j != i and d[j] > d[i]]
+        j = min(farther)[1] if farther else max((d[j], j) for j in range(6) if j != i)[1]
+        expected += max(0.0, d[i] - d[j] + 0.2)
+    assert triplet_in_batch(z1, z2, margin=0.2).item() == pytest.approx(expected / 6, rel=1e-6)
 
 
 def test_triplet_bad_input():
@@ -246,3 +254,26 @@ def test_check_suite_flags_what_does_not_apply():
     assert set(report.failed_checks) == {"symmetric", "uses_temperature"}, str(report)
     report = check_contrastive_loss(CASES["supcon_shared_labels"][0], checks=["pair_permutation_invariant", "gradient_direction"])
     assert set(report.failed_checks) == {"pair_permutation_invariant", "gradient_direction"}, str(report)
+
+
+def test_semi_hard_mining_picks_the_closest_negative_farther_than_the_positive():
+    import torch.nn.functional as F
+
+    from clhelpers.losses import TripletLoss, triplet_in_batch, triplet_loss
+
+    anchor = torch.tensor([[1.0, 0.0]])
+    angles = torch.tensor([0.3, 0.1, 0.5, 2.0])           # positive at 0.3 rad; negatives at 0.1 (harder), 0.5, 2.0
+    z2 = torch.stack([angles.cos(), angles.sin()], dim=1)
+    z1 = torch.cat([anchor, F.normalize(torch.randn(3, 2, generator=torch.Generator().manual_seed(0)), dim=1)])
+    # for anchor 0: hardest = the negative at 0.1 rad (closer than the positive), semi-hard = the one at 0.5 rad
+    hardest = triplet_loss(z1[:1], z2[:1], z2[1:2], margin=0.2)
+    semi = triplet_loss(z1[:1], z2[:1], z2[2:3], margin=0.2)
+    assert hardest > semi > 0
+    full = {m: triplet_in_batch(z1, z2, margin=0.2, mining=m) for m in ("hardest", "semi-hard")}
+    assert full["semi-hard"] < full["hardest"]
+    assert torch.isclose(TripletLoss(0.2)(z1, z2), full["semi-hard"])
+    assert torch.isclose(TripletLoss(0.2, mining="hardest")(z1, z2), full["hardest"])
+    with pytest.raises(ValueError, match="mining"):
+        triplet_in_batch(z1, z2, mining="easy")
+    with pytest.raises(ValueError, match="mining"):
+        TripletLoss(mining="random")
