@@ -8,6 +8,8 @@ adapts its calling convention to the check suite's ``loss(z1, z2, temperature)``
 * ``pair``: ``f(z1, z2)`` (temperature fixed inside; the temperature check is left out)
 * ``stacked-t`` / ``stacked``: ``f(features[, temperature])`` with the 2N views stacked, the views of
   sample i at rows i and i + N
+* ``labels``: ``f(embeddings, labels)`` as in pytorch-metric-learning: the 2N views stacked, and
+  ``labels[i] == labels[i + N] == i`` says which rows are positives
 
 ``--convention auto`` (the default) tries them in that order on a small batch and takes the first
 that returns a scalar. Exit status: 0 when every check passes, 1 when one fails, 2 on a usage error.
@@ -30,6 +32,25 @@ CONVENTIONS: dict[str, Callable[[Callable], Callable]] = {
     "pair": lambda f: (lambda z1, z2, t: f(z1, z2)),
     "stacked-t": lambda f: (lambda z1, z2, t: f(torch.cat([z1, z2]), t)),
     "stacked": lambda f: (lambda z1, z2, t: f(torch.cat([z1, z2]))),
+    "labels": lambda f: (lambda z1, z2, t: f(torch.cat([z1, z2]), torch.arange(len(z1), device=z1.device).repeat(2))),
+}
+
+# check -> (the bug a failure usually means, the fix); printed under a failed report
+DIAGNOSES: dict[str, tuple[str, str]] = {
+    "finite": ("NaN or Inf in the loss or its gradient (an overflowing exp, a division by zero)",
+               "compute with log-sum-exp (F.cross_entropy / torch.logsumexp) on normalized embeddings"),
+    "collapse_value": ("the targets point at the masked diagonal (argmax over a two-hot label matrix), or the "
+                       "anchor itself stays in the denominator", "mask the diagonal with -inf and use targets i <-> i + N"),
+    "symmetric": ("only one view's anchors are used", "average the loss over all 2N anchors (both views)"),
+    "pair_permutation_invariant": ("the loss depends on where pairs sit in the batch, not on which rows are pairs",
+                                   "derive the positive of row i from the pairing (i + N), not from fixed positions"),
+    "aligned_pairs_lower_loss": ("positives never enter the numerator: the loss cannot see which rows are pairs",
+                                 "put exp(s(i, p(i)) / t) in the numerator, every other view in the denominator"),
+    "scale_invariant": ("embeddings are not normalized", "L2-normalize the rows (F.normalize(z, dim=1)) before the dot products"),
+    "uses_temperature": ("the temperature is ignored", "divide the cosine similarities by the temperature"),
+    "finite_small_temperature": ("plain exp overflows at small temperatures", "use F.cross_entropy or logsumexp, never exp(s / t)"),
+    "gradient_direction": ("a gradient step does not pull positives together: a sign flip (exp(-s)) or no positive term",
+                           "minimize -log softmax of the positive's logit s / t (check the sign of the similarity)"),
 }
 
 
@@ -92,4 +113,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     checks = args.checks or [c for c in CHECKS if not (c == "uses_temperature" and not convention.endswith("-t"))]
     report = check_contrastive_loss(CONVENTIONS[convention](fn), checks=checks, name=f"{args.target} ({convention})")
     print(report)
+    for name in report.failed_checks:
+        bug, fix = DIAGNOSES[name]
+        print(f"\n{name} failed. Likely bug: {bug}.\n  Fix: {fix}.")
     return 0 if report.passed else 1

@@ -74,7 +74,8 @@ def test_garbage_checkpoint_is_a_one_line_usage_error(tmp_path, capsys):
 def test_check_passes_a_correct_loss_and_fails_a_flawed_one(tmp_path, capsys):
     assert main(["check", "clhelpers.losses:nt_xent"]) == 0
     assert main(["check", "clhelpers.flawed:nt_xent_flawed_targets"]) == 1
-    assert "collapse_value" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "collapse_value failed. Likely bug: the targets point at the masked diagonal" in out and "Fix:" in out
     mine = tmp_path / "mine.py"
     mine.write_text("import torch.nn.functional as F\n"
                     "def two_args(z1, z2):\n"
@@ -85,3 +86,30 @@ def test_check_passes_a_correct_loss_and_fails_a_flawed_one(tmp_path, capsys):
         with pytest.raises(SystemExit) as err:
             main(["check", bad])
         assert err.value.code == 2
+
+
+def test_check_understands_the_common_calling_conventions(tmp_path, capsys):
+    from clhelpers.lint import CONVENTIONS, detect_convention, load_function
+
+    mine = tmp_path / "conventions.py"
+    mine.write_text(
+        "import torch\n"
+        "from clhelpers.losses import nt_xent, supcon_loss\n"
+        "def stacked(features, temperature=0.5):\n"
+        "    n = len(features) // 2\n"
+        "    return nt_xent(features[:n], features[n:], temperature)\n"
+        "def metric_learning(embeddings, labels):\n"
+        "    return supcon_loss(embeddings, labels, 0.5)\n"
+        "def unnormalized(z1, z2, t):\n"
+        "    import torch.nn.functional as F\n"
+        "    logits = (torch.cat([z1, z2]) @ torch.cat([z1, z2]).T / t).fill_diagonal_(float('-inf'))\n"
+        "    n = len(z1)\n"
+        "    return F.cross_entropy(logits, (torch.arange(2 * n) + n) % (2 * n))\n")
+    assert detect_convention(load_function(f"{mine}:stacked")) == "stacked-t"
+    assert detect_convention(load_function(f"{mine}:metric_learning")) == "labels"
+    assert set(CONVENTIONS) == {"pair-t", "pair", "stacked-t", "stacked", "labels"}
+    assert main(["check", f"{mine}:stacked"]) == 0
+    assert main(["check", f"{mine}:metric_learning"]) == 0
+    capsys.readouterr()
+    assert main(["check", f"{mine}:unnormalized"]) == 1
+    assert "scale_invariant failed. Likely bug: embeddings are not normalized" in capsys.readouterr().out
