@@ -12,6 +12,10 @@ method trains or keeps (heads, a momentum encoder, a queue). A training loop nee
 * ``MoCo``: InfoNCE against a queue of keys from a momentum encoder (He et al., 2020; v2 head).
 * ``SimSiam``: predict the other view's projection, no negatives, stop-gradient (Chen & He, 2021).
 * ``BYOL``: SimSiam's loss with a momentum (EMA) target network (Grill et al., 2020).
+* ``SimCLRNoHead``: SimCLR with the loss on h itself (no projection head), for the head ablation.
+* ``Supervised``: the baseline: cross-entropy of a linear classifier on h, same encoder, same views.
+
+The queue, the EMA update and the negative cosine live in ``clhelpers.method_parts`` (re-exported here).
 
 Everything a method keeps between steps is a parameter or a registered buffer, so
 ``method.state_dict()`` (and a checkpoint of it) holds it all and resuming is exact. The losses
@@ -21,7 +25,6 @@ run in float32 even under ``torch.autocast(..., dtype=torch.bfloat16)``. Build t
 """
 from __future__ import annotations
 
-import copy
 import inspect
 from typing import Callable
 
@@ -29,143 +32,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .losses import info_nce, nt_xent, positive_index, supcon
+from .losses import info_nce, nt_xent, supcon
+from .method_parts import NegativeQueue, QueueNTXent, _check_momentum, _frozen_copy, momentum_update, negative_cosine
 from .models import PredictionHead, ProjectionHead
-from .similarity import check_embeddings, check_pair, check_temperature, unit_rows
+from .similarity import check_temperature
 
 __all__ = [
-    "Method", "SimCLR", "SupCon", "MoCo", "SimSiam", "BYOL", "METHODS", "build_method", "method_options",
-    "NegativeQueue", "QueueNTXent", "momentum_update", "negative_cosine",
+    "Method", "SimCLR", "SimCLRNoHead", "SupCon", "MoCo", "SimSiam", "BYOL", "Supervised", "METHODS", "build_method",
+    "method_options", "NegativeQueue", "QueueNTXent", "momentum_update", "negative_cosine",
 ]
-
-
-# ------------------------------------------------------------------------------ building blocks
-class NegativeQueue(nn.Module):
-    """A fixed-size FIFO of past keys to use as extra negatives, as in MoCo (He et al., 2020).
-
-    Keys are stored **detached, L2-normalized, float32** (no gradient flows into the past) in a
-    registered buffer ``keys`` of shape (size, dim), with the number of valid keys in the buffer
-    ``count``: both are in ``state_dict()``. The valid keys are the last ``count`` rows, oldest
-    first. Once the queue holds ``size`` keys, each ``enqueue`` drops the oldest ones.
-    ``negatives()`` returns the stored keys, ready for ``info_nce(query, key, negatives, t)``.
-    """
-
-    def __init__(self, dim: int, size: int = 4096) -> None:
-        super().__init__()
-        if int(dim) != dim or dim < 1:
-            raise ValueError(f"dim must be a positive integer (the embedding size), got {dim!r}")
-        if int(size) != size or size < 1:
-            raise ValueError(f"size must be a positive integer (how many keys to keep), got {size!r}")
-        self.dim, self.size = int(dim), int(size)
-        self.register_buffer("keys", torch.zeros(self.size, self.dim))
-        self.register_buffer("count", torch.zeros((), dtype=torch.long))
-
-    def __len__(self) -> int:
-        return int(self.count)
-
-    @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor) -> None:
-        """Append ``keys`` (shape (B, dim)); the oldest keys fall out beyond ``size``."""
-        check_embeddings(keys, "keys")
-        if keys.shape[1] != self.dim:
-            raise ValueError(f"keys have dimension {keys.shape[1]} but this queue stores dimension {self.dim}")
-        new = unit_rows(keys.detach()).to(self.keys)
-        self.keys.copy_(torch.cat([self.keys, new], dim=0)[-self.size :])
-        self.count.fill_(min(len(self) + new.shape[0], self.size))
-
-    @torch.no_grad()
-    def dequeue(self, count: int) -> torch.Tensor:
-        """Remove and return the ``count`` oldest keys (fewer if the queue holds fewer)."""
-        if int(count) != count or count < 0:
-            raise ValueError(f"count must be a non-negative integer, got {count!r}")
-        start, take = self.size - len(self), min(int(count), len(self))
-        out = self.keys[start : start + take].clone()
-        self.count.sub_(take)
-        return out
-
-    def negatives(self) -> torch.Tensor:
-        """A copy of the stored keys, oldest first, shape (len(self), dim)."""
-        if len(self) == 0:
-            raise ValueError("the queue is empty: enqueue some keys before asking for negatives")
-        return self.keys[self.size - len(self) :].clone()
-
-
-class QueueNTXent:
-    """NT-Xent whose negatives are extended with a ``NegativeQueue``: callable as ``loss_fn(z1, z2, t)``.
-
-    For each of the 2N views the candidates are the 2N - 1 other views of the batch (exactly as in
-    ``nt_xent``) plus the M keys in the queue; the positive is the other view of the same sample.
-    After computing the loss, the detached ``z2`` of this batch is enqueued. With an empty queue
-    the value equals ``nt_xent``. Unlike ``MoCo`` there is no momentum encoder, so the queued keys
-    come from older versions of the same encoder: keep the queue a few batches long.
-    """
-
-    def __init__(self, dim: int, size: int = 1024) -> None:
-        self.queue = NegativeQueue(dim, size)
-
-    def __call__(self, z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-        check_pair(z1, z2)
-        t = check_temperature(temperature)
-        if z1.shape[1] != self.queue.dim:
-            raise ValueError(f"embeddings have dimension {z1.shape[1]} but the queue stores dimension {self.queue.dim}")
-        n = z1.shape[0]
-        with torch.autocast(device_type=z1.device.type, enabled=False):
-            z = unit_rows(torch.cat([z1, z2], dim=0))
-            logits = ((z @ z.T) / t).masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
-            if len(self.queue):
-                logits = torch.cat([logits, z @ self.queue.negatives().to(z).T / t], dim=1)
-            loss = F.cross_entropy(logits, positive_index(n, z.device))
-        self.queue.enqueue(z2)
-        return loss
-
-
-def _check_momentum(momentum: float) -> float:
-    """``float(momentum)`` if it is in [0, 1], else a ``ValueError``."""
-    m = float(momentum)
-    if not 0.0 <= m <= 1.0:
-        raise ValueError(f"momentum must be in [0, 1], got {momentum!r} (0.99 to 0.999 is typical)")
-    return m
-
-
-@torch.no_grad()
-def momentum_update(target: nn.Module, online: nn.Module, momentum: float = 0.99) -> None:
-    """MoCo's momentum (EMA) update, in place: ``theta_target <- m theta_target + (1 - m) theta_online``.
-
-    ``target`` and ``online`` must have the same architecture. Buffers (e.g. BatchNorm running
-    statistics) are copied from ``online``. ``momentum=0`` makes the target a copy of ``online``.
-    """
-    m = _check_momentum(momentum)
-    t_params, o_params = list(target.parameters()), list(online.parameters())
-    if len(t_params) != len(o_params) or any(a.shape != b.shape for a, b in zip(t_params, o_params)):
-        raise ValueError("target and online must have the same architecture (parameters differ in number or shape)")
-    for pt, po in zip(t_params, o_params):
-        pt.mul_(m).add_(po.detach(), alpha=1.0 - m)
-    for bt, bo in zip(target.buffers(), online.buffers()):
-        bt.copy_(bo)
-
-
-def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    r"""SimSiam's / BYOL's ``D(p, z) = -mean_b cos(p_b, z_b)``, in float32 (autocast off).
-
-    Ranges from -1 (every prediction points along its target) to 1. BYOL writes the same loss as
-    ``2 - 2 cos``: an affine change that moves neither the minimum nor the gradient direction.
-    """
-    check_pair(p, z)
-    with torch.autocast(device_type=p.device.type, enabled=False):
-        return -(unit_rows(p) * unit_rows(z)).sum(dim=1).mean()
-
-
-def _frozen_copy(module: nn.Module) -> nn.Module:
-    """A deep copy of ``module`` whose parameters never get gradients (a momentum/target network)."""
-    twin = copy.deepcopy(module)
-    for p in twin.parameters():
-        p.requires_grad_(False)
-    return twin
 
 
 # ------------------------------------------------------------------------------ the interface
 class Method(nn.Module):
-    """Base class: an ``encoder`` plus a projection ``head`` (features -> the loss space).
+    """Base class: an ``encoder`` plus a projection ``head`` (features -> the loss space). ``proj_dim=0``
+    means no head: ``head`` is the identity, z = h, and ``out_dim`` (the loss space's size) is feature_dim.
 
     Subclasses implement ``forward(view1, view2, labels=None) -> loss`` (a float32 scalar) and,
     when they keep state that changes after each optimizer step, ``after_step()``.
@@ -183,7 +64,10 @@ class Method(nn.Module):
                 f"got {type(encoder).__name__}"
             )
         self.encoder = encoder
-        self.head = ProjectionHead(feature_dim, hidden_dim, proj_dim)
+        if int(proj_dim) != proj_dim or proj_dim < 0:
+            raise ValueError(f"proj_dim must be an int >= 0 (0 = no projection head, z = h), got {proj_dim!r}")
+        self.head = ProjectionHead(feature_dim, hidden_dim, int(proj_dim)) if proj_dim else nn.Identity()
+        self.out_dim = int(proj_dim) or feature_dim
 
     def project(self, view1: torch.Tensor, view2: torch.Tensor) -> torch.Tensor:
         """``head(encoder(cat([view1, view2])))``, shape (2B, proj_dim): one forward, one BatchNorm batch."""
@@ -221,6 +105,15 @@ class SimCLR(Method):
         """NT-Xent (or ``loss``) of the two views' projections (``labels`` is ignored)."""
         z1, z2 = self.project(view1, view2).float().chunk(2)
         return nt_xent(z1, z2, self.temperature) if self.loss is None else self.loss(z1, z2)
+
+
+class SimCLRNoHead(SimCLR):
+    """SimCLR without a projection head: NT-Xent on the backbone features h themselves (z = h, the seed
+    tutorial's setup). The same as ``SimCLR(encoder, proj_dim=0)``, under a name a ``TrainConfig`` can
+    select (``method="simclr-nohead"``; the configuration's ``proj_dim`` is ignored)."""
+
+    def __init__(self, encoder: nn.Module, temperature: float = 0.2) -> None:
+        super().__init__(encoder, proj_dim=0, temperature=temperature)
 
 
 class SupCon(SimCLR):
@@ -278,7 +171,7 @@ class MoCo(_MomentumMethod):
                  temperature: float = 0.2, momentum: float = 0.99, queue_size: int = 4096) -> None:
         super().__init__(encoder, proj_dim, hidden_dim, momentum)
         self.temperature = check_temperature(temperature)
-        self.queue = NegativeQueue(proj_dim, queue_size)
+        self.queue = NegativeQueue(self.out_dim, queue_size)
         self.queue.enqueue(torch.randn(self.queue.size, self.queue.dim))
         self._pending: torch.Tensor | None = None  # this batch's keys, enqueued by after_step
 
@@ -328,7 +221,7 @@ class SimSiam(_Predicting):
     def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256,
                  pred_hidden: int | None = None, stop_gradient: bool = True) -> None:
         super().__init__(encoder, proj_dim, hidden_dim)
-        self._add_predictor(proj_dim, pred_hidden)
+        self._add_predictor(self.out_dim, pred_hidden)
         self.stop_gradient = bool(stop_gradient)
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -347,15 +240,36 @@ class BYOL(_MomentumMethod, _Predicting):
     def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256,
                  pred_hidden: int | None = None, momentum: float = 0.99) -> None:
         super().__init__(encoder, proj_dim, hidden_dim, momentum)
-        self._add_predictor(proj_dim, pred_hidden)
+        self._add_predictor(self.out_dim, pred_hidden)
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Symmetric negative cosine between each view's prediction and the other view's target."""
         return self.symmetric_loss(self.predictor(self.project(view1, view2)), self.keys(view1, view2))
 
 
+class Supervised(Method):
+    """The supervised baseline: the same encoder, a linear classifier on h (no projection head) and
+    ``(CE(W h1 + b, y) + CE(W h2 + b, y)) / 2`` over both views of the batch. Needs the labels."""
+
+    needs_labels = True
+
+    def __init__(self, encoder: nn.Module, num_classes: int = 10) -> None:
+        super().__init__(encoder, proj_dim=0)
+        if int(num_classes) != num_classes or num_classes < 2:
+            raise ValueError(f"num_classes must be an int >= 2 (labels are 0 .. num_classes - 1), got {num_classes!r}")
+        self.classifier = nn.Linear(self.encoder.feature_dim, int(num_classes))
+
+    def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean cross-entropy of both views' logits against ``labels`` (B,), in float32."""
+        if labels is None:
+            raise ValueError("Supervised needs the class labels of the batch: call method(view1, view2, labels)")
+        logits = self.classifier(self.project(view1, view2)).float()
+        return F.cross_entropy(logits, torch.as_tensor(labels, device=logits.device).long().repeat(2))
+
+
 # ------------------------------------------------------------------------------ registry
-METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo, "simsiam": SimSiam, "byol": BYOL}
+METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "simclr-nohead": SimCLRNoHead, "supcon": SupCon, "moco": MoCo,
+                                    "simsiam": SimSiam, "byol": BYOL, "supervised": Supervised}
 
 
 def method_options(name: str) -> list[str]:

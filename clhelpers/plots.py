@@ -1,4 +1,5 @@
-"""Every figure of the notebooks (ideas, images and views, training and sweeps); each returns its Figure.
+"""The figures of the ideas, images and views, and training curves; each returns its Figure. The figures of
+results (sweeps, label efficiency, the InfoNCE bound during training, retrieval) are in ``clhelpers.plots_results``.
 
 Made with ``matplotlib.pyplot`` (Jupyter shows them at the end of a cell) at ``DPI`` = 100, at most 10 x 4
 inches, no text below ``SMALL_PT`` = 8 points; close them with ``plt.close(fig)`` when drawing many.
@@ -6,7 +7,6 @@ Inputs may be tensors, arrays or lists. Sweeps with several seeds per setting ar
 from __future__ import annotations
 
 import math
-import re
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -287,114 +287,4 @@ def training_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], keys
         label = AXIS_LABELS.get(key, key.replace("_", " "))
         _label_axes(ax, "epoch", label + (" (log scale)" if big else ""), label)
     fig.suptitle(title, fontsize=11)
-    return fig
-
-
-def _series(runs: Sequence[Mapping], recorded: Sequence[Mapping]) -> list[tuple[str, Sequence[Mapping], dict]]:
-    """``(label, runs, style)``: ``this run`` (filled, solid), then each ``load_sweeps`` record (hollow, dashed)."""
-    out = [("this run", runs, dict(marker="o", color="C0", linestyle="-"))]
-    for i, record in enumerate(recorded):
-        if not isinstance(record, Mapping) or "runs" not in record:
-            raise ValueError(f"recorded[{i}] is not a sweep record with 'runs'; pass what load_sweeps() returns")
-        m = record.get("machine") or {}  # machine_description() keys, or the older machine_info() ones
-        cpu = re.sub(r"\((R|TM)\)|\s*CPU\b|\s*@.*", "", str(m.get("cpu") or m.get("processor") or "?")).strip()
-        where = m.get("gpu") or m.get("cuda_device") or f"{cpu} x{m.get('cpu_count', '?')} CPU"
-        style = dict(marker="s", color=f"C{i + 1}", linestyle="--", markerfacecolor="none")
-        out.append((f"recorded on {where} ({record.get('file', '?')})", record["runs"], style))
-    return out
-
-
-def _draw_sweep(ax, runs: Sequence[Mapping], sweep: str, keys: tuple[str, str], label: str, style: dict) -> list:
-    """Draw the runs with ``run["sweep"] == sweep`` as one line through the means of ``keys`` (x, y) per swept
-    value; a setting with >= 2 seeds gets ± sd error bars (sample sd, ddof 1). Returns ``[(value, x, y)]``."""
-    groups: dict[float, list[tuple[float, float]]] = {}
-    for i, r in enumerate(run for run in runs if run.get("sweep") == sweep):
-        missing = [k for k in (sweep, *keys) if k not in r]
-        if missing:
-            raise ValueError(f"run {i} of the {sweep} sweep has no {missing[0]!r}; pass the dicts run_sweep returns")
-        groups.setdefault(float(r[sweep]), []).append((float(r[keys[0]]), float(r[keys[1]])))
-    if not groups:
-        return []
-    values, xy = sorted(groups), [np.array(groups[v]) for v in sorted(groups)]
-    mean = np.array([a.mean(0) for a in xy])
-    sd = np.array([a.std(0, ddof=1) if len(a) > 1 else np.zeros(2) for a in xy])
-    lo, hi = min(map(len, xy)), max(map(len, xy))  # error bars only when some setting has several seeds
-    several, label = hi >= 2, label + (f", mean ± sd of {lo if lo == hi else f'{lo}-{hi}'} seeds" if hi >= 2 else "")
-    x_is_swept = keys[0] == sweep  # then x is the setting itself: exact, without error bars
-    x = np.array(values) if x_is_swept else mean[:, 0]
-    ax.errorbar(x, mean[:, 1], xerr=None if x_is_swept or not several else sd[:, 0], yerr=sd[:, 1] if several else None,
-                capsize=3 if several else 0, label=label, **style)
-    return list(zip(values, x, mean[:, 1]))
-
-
-def _baselines(ax, baselines: Mapping[str, float]) -> None:
-    """Labelled dashed horizontal lines, e.g. ``{"raw pixels": 0.934, "random init": 0.83}``."""
-    for i, (label, value) in enumerate(baselines.items()):
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"baseline {label!r} must be a finite number, got {value!r}; e.g. {{'raw pixels': 0.934}}")
-        ax.axhline(value, color=BASELINE_COLORS[i % len(BASELINE_COLORS)], linestyle="--", lw=1.2, label=f"{label} {value:.3g}")
-
-
-def plot_alignment_uniformity(runs: list[dict], recorded: Sequence[dict] = (), title: str | None = None, *,
-                              baselines: Mapping[str, float] = {}) -> Figure:
-    """The alignment-uniformity plane (Wang & Isola, 2020) of the temperature sweep, in the loss space:
-    ``alignment = E |f(x) - f(x+)|^2``, ``uniformity = log E exp(-2 |f(x) - f(y)|^2)``, lower is better on both.
-    One point per temperature (several seeds: mean ± sd both ways) labelled τ; ``recorded`` (``load_sweeps``)
-    hollow; ``baselines`` (label -> alignment) as labelled dashed lines."""
-    fig, ax = _axes((6, 4))
-    annotated = False
-    for label, rs, style in _series(runs, recorded):
-        points = _draw_sweep(ax, rs, "temperature", ("uniformity", "alignment"), label, style)
-        for t, u, a in points if not annotated else ():  # label the first series only: recorded ones often coincide
-            ax.annotate(f"τ={t:g}", (u, a), textcoords="offset points", xytext=(5, 4), fontsize=SMALL_PT, color=style["color"])
-        annotated |= bool(points)
-    ax.margins(0.15)
-    _baselines(ax, baselines)
-    _label_axes(ax, "uniformity (lower = more spread out)", "alignment (lower = positives closer)",
-                title or "Temperature on the alignment-uniformity plane")
-    return fig
-
-
-def plot_sweep_accuracy(runs: list[dict], recorded: Sequence[dict] = (), title: str | None = None, *,
-                        baselines: Mapping[str, float] = {}) -> Figure:
-    """kNN accuracy against temperature (left) and batch size (right), for ``runs`` and ``recorded`` sweeps;
-    several seeds per setting: mean ± sd. ``baselines`` (label -> accuracy, e.g. ``{"raw pixels": 0.934}``):
-    labelled dashed lines in both panels."""
-    fig, axs = _figure(ncols=2, figsize=(10, 3.8))
-    series = _series(runs, recorded)
-    for ax, sweep, xlabel in zip(axs[0], ("temperature", "batch_size"), ("temperature τ (log scale)", "batch size (log scale)")):
-        swept: set[float] = set()
-        for label, rs, style in series:
-            swept.update(p[0] for p in _draw_sweep(ax, rs, sweep, (sweep, "knn_acc"), label, style))
-        if not swept:
-            ax.text(0.5, 0.5, f"no runs with sweep = {sweep!r}", transform=ax.transAxes, ha="center", color="0.4")
-        _baselines(ax, baselines)
-        _label_axes(ax, xlabel, "kNN accuracy (test)", f"{sweep.replace('_', ' ')} sweep", log_x=sorted(swept) if swept else None)
-    fig.suptitle(title or "kNN accuracy after the same number of epochs", fontsize=11)
-    return fig
-
-
-def plot_hardness(temperatures: Sequence[float], shares: Mapping[int, Sequence[float]], n_negatives: int,
-                  title: str | None = None) -> Figure:
-    """Share of the negative gradient on the k hardest negatives vs temperature on log-log axes, one line per k
-    (``shares[k]``: ``metrics.hard_negative_share`` per temperature). Dashed: the even-spread level
-    ``k / n_negatives`` it falls to at large temperatures (each negative then gets ``1 / n_negatives``)."""
-    t = _np(temperatures).ravel()
-    if not len(t) or not (t > 0).all() or int(n_negatives) != n_negatives or n_negatives < 1:
-        raise ValueError(f"need positive temperatures (e.g. [0.05, 0.1, 0.5]) and n_negatives a positive integer (2N - 2), "
-                         f"got {list(t)} and {n_negatives!r}")
-    fig, ax = _axes((6, 3.6))
-    lowest = 1.0
-    for i, (k, values) in enumerate(sorted(shares.items())):
-        v = _np(values).ravel()
-        if v.shape != t.shape or not 1 <= k <= n_negatives:
-            raise ValueError(f"shares[{k}]: need 1 <= k <= n_negatives and one share per temperature ({len(t)}), got {len(v)}")
-        even = k / n_negatives
-        ax.plot(t, v, marker="o", color=f"C{i}", label=f"top {k} of {n_negatives}", zorder=3)
-        ax.axhline(even, color=f"C{i}", linestyle="--", lw=1.5, label=f"even spread {k}/{n_negatives} = {even:.2g}")
-        lowest = min(lowest, even, float(np.min(v[v > 0], initial=1.0)))
-    ax.set_ylim(lowest / 2, 1.3)
-    _log_axis(ax, "y")
-    title = title or "Hardness-awareness: where the gradient goes"
-    _label_axes(ax, "temperature τ (log scale)", "share of negative gradient", title, log_x=t)
     return fig

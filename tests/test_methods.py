@@ -1,4 +1,4 @@
-"""clhelpers.methods: the Method interface (SimCLR, SupCon, MoCo, SimSiam, BYOL), the registry, and
+"""clhelpers.methods: the Method interface (SimCLR, SupCon, MoCo, SimSiam, BYOL, Supervised), the registry, and
 the stateful pieces moved from losses.py (NegativeQueue, QueueNTXent, momentum_update).
 
 Tiny encoders (widths (4, 8, 8)), batches of 8 random 28x28 images: every test runs in well under a second.
@@ -14,8 +14,8 @@ from clhelpers import methods
 from clhelpers.checks import CHECKS, check_contrastive_loss
 from clhelpers.losses import info_nce, nt_xent
 from clhelpers.methods import (
-    BYOL, METHODS, MoCo, NegativeQueue, QueueNTXent, SimCLR, SimSiam, SupCon, build_method, method_options,
-    momentum_update,
+    BYOL, METHODS, MoCo, NegativeQueue, QueueNTXent, SimCLR, SimCLRNoHead, SimSiam, SupCon, Supervised, build_method,
+    method_options, momentum_update,
 )
 from clhelpers.models import Encoder
 
@@ -57,7 +57,7 @@ def test_loss_is_finite_float32_scalar_and_trains_the_encoder(name):
     for pname, p in method.encoder.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), pname
     assert sum(p.grad.abs().sum() for p in method.encoder.parameters()) > 0
-    assert method.needs_labels == (name == "supcon")
+    assert method.needs_labels == (name in ("supcon", "supervised"))
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))
@@ -108,6 +108,82 @@ def test_supcon_needs_labels_and_equals_simclr_with_unique_labels():
     unique = method(*views(), torch.arange(B))
     assert unique.item() == pytest.approx(simclr(*views()).item(), rel=1e-5)
     assert method(*views(), LABELS).item() != pytest.approx(unique.item(), rel=1e-3)
+
+
+# --------------------------------------------------------------------------- no projection head, supervised baseline
+def test_proj_dim_0_means_no_head_and_the_loss_on_h():
+    v1, v2 = views()
+    torch.manual_seed(0)
+    method = build_method("simclr", Encoder(widths=(4, 8, 8), depth=1), proj_dim=0, hidden_dim=32, temperature=0.3)
+    assert isinstance(method.head, torch.nn.Identity) and method.out_dim == method.encoder.feature_dim == 8
+    assert not any(True for _ in method.head.parameters())
+    h = method.encoder(torch.cat([v1, v2]))
+    assert torch.equal(method.project(v1, v2), h)  # z = h
+    assert method(v1, v2).item() == pytest.approx(nt_xent(*h.chunk(2), 0.3).item(), rel=1e-6)
+    torch.manual_seed(0)
+    nohead = build_method("simclr-nohead", Encoder(widths=(4, 8, 8), depth=1), proj_dim=16, temperature=0.3)
+    assert isinstance(nohead, SimCLRNoHead) and isinstance(nohead.head, torch.nn.Identity)  # proj_dim ignored
+    assert nohead(v1, v2).item() == pytest.approx(method(v1, v2).item(), rel=1e-6)  # same weights, same loss
+    assert method_options("simclr-nohead") == ["temperature"]
+    assert make("moco", proj_dim=0).queue.dim == 8  # the queue holds h-sized keys
+    with pytest.raises(ValueError, match="proj_dim must be an int >= 0"):
+        SimCLR(Encoder(widths=(4, 8, 8), depth=1), proj_dim=-1)
+
+
+def test_with_a_head_z_is_not_h():
+    method = make("simclr")
+    v1, v2 = views()
+    assert method.out_dim == 16 and method.project(v1, v2).shape == (2 * B, 16)
+
+
+def test_supervised_needs_labels_and_valid_num_classes():
+    method = make("supervised")
+    assert isinstance(method, Supervised) and method.needs_labels
+    assert isinstance(method.head, torch.nn.Identity) and method.classifier.in_features == 8
+    with pytest.raises(ValueError, match="needs the class labels"):
+        method(*views())
+    with pytest.raises(ValueError, match="num_classes"):
+        Supervised(Encoder(widths=(4, 8, 8), depth=1), num_classes=1)
+    assert method_options("supervised") == ["num_classes"]
+
+
+def test_supervised_loss_is_cross_entropy_of_both_views():
+    method = make("supervised").eval()
+    v1, v2 = views()
+    logits = method.classifier(method.encoder(torch.cat([v1, v2])))
+    expected = (F.cross_entropy(logits[:B], LABELS) + F.cross_entropy(logits[B:], LABELS)) / 2
+    assert method(v1, v2, LABELS).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def toy_digits(n, seed):
+    """Class 0: a bright bar in the left half; class 1: in the right half; plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = 0.3 * torch.rand(n, 1, 28, 28, generator=g)
+    rows = torch.randint(4, 20, (n,), generator=g)
+    for i in range(n):
+        col = 3 if y[i] == 0 else 18
+        x[i, 0, rows[i]:rows[i] + 6, col:col + 6] = 1.0
+    return x, y
+
+
+def test_supervised_learns_separable_toy_data():
+    torch.manual_seed(0)
+    method = Supervised(Encoder(widths=(4, 8, 8), depth=1), num_classes=2)
+    x, y = toy_digits(64, seed=0)
+    x_test, y_test = toy_digits(64, seed=1)
+    opt = torch.optim.Adam(method.trainable_parameters(), lr=0.02)
+    first = None
+    for _ in range(40):
+        loss = method(x, x, y)  # two identical views: plain supervised training
+        first = loss.item() if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    method.eval()
+    with torch.no_grad():
+        accuracy = (method.classifier(method.encoder(x_test)).argmax(1) == y_test).float().mean().item()
+    assert loss.item() < 0.5 * first and accuracy > 0.95
 
 
 # --------------------------------------------------------------------------- momentum methods
@@ -232,7 +308,7 @@ def test_build_method_passes_only_accepted_options():
 
 
 def test_build_method_unknown_name_lists_the_names():
-    with pytest.raises(ValueError, match="unknown method 'swav'.*byol, moco, simclr, simsiam, supcon"):
+    with pytest.raises(ValueError, match="unknown method 'swav'.*byol, moco, simclr, simclr-nohead, simsiam, supcon, supervised"):
         build_method("swav", Encoder(widths=(4, 8, 8), depth=1))
 
 

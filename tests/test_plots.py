@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from clhelpers import plots
+from clhelpers import plots, plots_results
 from clhelpers.augment import random_affine
 
 
@@ -116,6 +116,16 @@ def blob_digits(n: int, seed: int = 0) -> torch.Tensor:
     return ((torch.nn.functional.avg_pool2d(img[:, None], 3, stride=1, padding=1)[:, 0] > 0.5) * 255).to(torch.uint8)
 
 
+LIVE_CURVES = {"SimCLR h": {1: {"mean": 0.6, "sd": 0.05}, 10: {"mean": 0.9, "sd": 0.02}, "all": 0.97},
+               "raw pixels": {1: {"mean": 0.4, "sd": 0.04}, 10: {"mean": 0.7, "sd": 0.03}, "all": {"mean": 0.88}}}
+LE_RECORD = {"machine": {"gpu": "NVIDIA H100 80GB HBM3", "cpu": "Intel Xeon", "cpu_count": 16}, "file": "le.json",
+             "all_per_class": 6000, "summary": {
+                 "simclr_h": {"probe": {"1": {"mean": 0.62, "sd": 0.06}, "10": {"mean": 0.91, "sd": 0.01},
+                                        "all": {"mean": 0.98, "sd": 0.002}}},
+                 "supervised": {"probe": {"1": {"mean": 0.3, "sd": 0.05}, "all": {"mean": 0.99, "sd": 0.001}}}}}
+HISTORY = [{"epoch": e, "loss": 5.0 - e, "knn_acc": 0.8 + 0.05 * e if e % 2 == 0 else None} for e in range(1, 5)]
+
+
 def all_figures():
     n = 4
     pos = [torch.nn.functional.normalize(torch.randn(2 * n, 2), dim=1) for _ in range(4)]
@@ -128,9 +138,14 @@ def all_figures():
     yield plots.image_grid({"one": torch.rand(4, 28, 28)})
     yield plots.training_curves({"a": [{"epoch": 1, "loss": 2.0, "knn_acc": 0.5}]}, reference={"knn_acc": 0.8})
     yield plots.preview_views(blob_digits(10), n_views=4)
-    yield plots.plot_sweep_accuracy(sweep_runs(seeds=3), [record()], baselines={"raw pixels": 0.934})
-    yield plots.plot_alignment_uniformity(sweep_runs(seeds=3), [record()])
-    yield plots.plot_hardness([0.05, 0.1, 0.2, 0.5, 1.0], {1: [0.2, 0.08, 0.03, 0.008, 0.004]}, 510)
+    yield plots_results.plot_sweep_accuracy(sweep_runs(seeds=3), [record()], baselines={"raw pixels": 0.934})
+    yield plots_results.plot_alignment_uniformity(sweep_runs(seeds=3), [record()])
+    yield plots_results.plot_hardness([0.05, 0.1, 0.2, 0.5, 1.0], {1: [0.2, 0.08, 0.03, 0.008, 0.004]}, 510)
+    yield plots_results.plot_label_efficiency(LIVE_CURVES, LE_RECORD, {"simclr_h": "SimCLR h", "supervised": "supervised"},
+                                              all_per_class=400)
+    yield plots_results.plot_bound_and_knn(HISTORY, 256, baselines={"raw pixels": 0.93})
+    yield plots_results.retrieval_grid(blob_digits(10), range(10), blob_digits(60).reshape(10, 6, 28, 28),
+                                       np.arange(60).reshape(10, 6) % 10)
 
 
 def test_every_figure_is_small_at_100_dpi_with_text_of_at_least_8_points():
@@ -221,22 +236,22 @@ def legend_texts(ax) -> list[str]:
 def test_sweep_plots_draw_live_and_recorded_runs_of_one_seed():
     live = sweep_runs()
     old = record({"processor": "x86_64", "cpu_count": 2})  # machine keys of records written before the redesign
-    fig = plots.plot_alignment_uniformity(live, [old, record()])
+    fig = plots_results.plot_alignment_uniformity(live, [old, record()])
     ax = fig.axes[0]
     assert len(ax.lines) == 3 and list(ax.lines[0].get_xdata()) == [-3.2, -2.5]
     assert legend_texts(ax)[1:] == ["recorded on x86_64 x2 CPU (sweep-x.json)",
                                     "recorded on Intel Xeon Platinum 8481C x2 CPU (sweep-x.json)"]
     assert [t.get_text() for t in ax.texts] == ["τ=0.1", "τ=1"]  # only the first series is annotated
     assert not any(c.has_xerr or c.has_yerr for c in ax.containers)  # one seed: no error bars
-    fig = plots.plot_sweep_accuracy(live, [old])
+    fig = plots_results.plot_sweep_accuracy(live, [old])
     assert [len(a.lines) for a in fig.axes] == [2, 2]
     assert list(fig.axes[1].lines[0].get_xdata()) == [64, 256] and fig.axes[1].get_xscale() == "log"
-    fig = plots.plot_sweep_accuracy([r for r in live if r["sweep"] == "temperature"])
+    fig = plots_results.plot_sweep_accuracy([r for r in live if r["sweep"] == "temperature"])
     assert "no runs" in fig.axes[1].texts[0].get_text()
 
 
 def test_sweep_accuracy_with_three_seeds_draws_mean_and_sd_error_bars():
-    fig = plots.plot_sweep_accuracy(sweep_runs(seeds=3), title="T")
+    fig = plots_results.plot_sweep_accuracy(sweep_runs(seeds=3), title="T")
     for ax in fig.axes:
         (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
         assert bars.has_yerr and not bars.has_xerr
@@ -250,7 +265,7 @@ def test_sweep_accuracy_with_three_seeds_draws_mean_and_sd_error_bars():
 
 def test_alignment_uniformity_with_seeds_has_error_bars_both_ways():
     runs = sweep_runs(seeds=2)
-    fig = plots.plot_alignment_uniformity(runs + [dict(runs[0], seed=9)])  # 3 seeds at t = 0.1, 2 at t = 1
+    fig = plots_results.plot_alignment_uniformity(runs + [dict(runs[0], seed=9)])  # 3 seeds at t = 0.1, 2 at t = 1
     ax = fig.axes[0]
     (bars,) = ax.containers
     assert bars.has_xerr and bars.has_yerr
@@ -260,31 +275,31 @@ def test_alignment_uniformity_with_seeds_has_error_bars_both_ways():
 
 def test_baselines_are_labelled_dashed_horizontal_lines():
     base = {"raw pixels": 0.934, "random init": 0.83}
-    fig = plots.plot_sweep_accuracy(sweep_runs(), baselines=base)
+    fig = plots_results.plot_sweep_accuracy(sweep_runs(), baselines=base)
     for ax in fig.axes:
         dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
         assert [tuple(ln.get_ydata()) for ln in dashed] == [(0.934, 0.934), (0.83, 0.83)]
         assert dashed[0].get_color() != dashed[1].get_color()
         assert {"raw pixels 0.934", "random init 0.83"} <= set(legend_texts(ax))
         assert ax.get_ylim()[0] < 0.83 and ax.get_ylim()[1] > 0.934  # visible inside the panel
-    ax = plots.plot_alignment_uniformity(sweep_runs(), baselines={"raw pixels": 0.5}).axes[0]
+    ax = plots_results.plot_alignment_uniformity(sweep_runs(), baselines={"raw pixels": 0.5}).axes[0]
     assert "raw pixels 0.5" in legend_texts(ax)
     with pytest.raises(ValueError, match="raw pixels"):
-        plots.plot_sweep_accuracy(sweep_runs(), baselines={"raw pixels": "high"})
+        plots_results.plot_sweep_accuracy(sweep_runs(), baselines={"raw pixels": "high"})
 
 
 def test_sweep_plots_reject_what_is_not_a_sweep():
     with pytest.raises(ValueError, match="load_sweeps"):
-        plots.plot_sweep_accuracy(sweep_runs(), [{"machine": {}}])
+        plots_results.plot_sweep_accuracy(sweep_runs(), [{"machine": {}}])
     broken = [dict(r) for r in sweep_runs()]
     del broken[0]["knn_acc"]
     with pytest.raises(ValueError, match="knn_acc"):
-        plots.plot_sweep_accuracy(broken)
+        plots_results.plot_sweep_accuracy(broken)
 
 
 def test_hardness_has_readable_log_ticks_and_a_visible_even_spread_line():
     temps = [0.05, 0.1, 0.2, 0.5, 1.0]
-    fig = plots.plot_hardness(temps, {1: [0.19, 0.08, 0.03, 0.008, 0.004], 10: [0.7, 0.4, 0.2, 0.07, 0.04]}, 510)
+    fig = plots_results.plot_hardness(temps, {1: [0.19, 0.08, 0.03, 0.008, 0.004], 10: [0.7, 0.4, 0.2, 0.07, 0.04]}, 510)
     ax = fig.axes[0]
     fig.canvas.draw()
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["0.05", "0.1", "0.2", "0.5", "1"]
@@ -297,9 +312,73 @@ def test_hardness_has_readable_log_ticks_and_a_visible_even_spread_line():
         y = ln.get_ydata()[0]
         assert (math.log(y) - math.log(lo)) / (math.log(hi) - math.log(lo)) > 0.05
     assert "even spread 1/510 = 0.002" in legend_texts(ax)
-    ax = plots.plot_hardness([0.1, 1.0], {1: [0.5, 0.1]}, 30).axes[0]
+    ax = plots_results.plot_hardness([0.1, 1.0], {1: [0.5, 0.1]}, 30).axes[0]
     assert len(ax.get_xticks()) >= 2 and ax.get_legend() is not None
     with pytest.raises(ValueError, match="temperatures"):
-        plots.plot_hardness([0.0, 1.0], {1: [0.5, 0.1]}, 30)
+        plots_results.plot_hardness([0.0, 1.0], {1: [0.5, 0.1]}, 30)
     with pytest.raises(ValueError, match="shares"):
-        plots.plot_hardness([0.1, 1.0], {1: [0.5]}, 30)
+        plots_results.plot_hardness([0.1, 1.0], {1: [0.5]}, 30)
+
+
+# --------------------------------------------------------------------------- label efficiency, bound, retrieval
+def test_label_efficiency_draws_live_and_recorded_curves_with_error_bars():
+    fig = plots_results.plot_label_efficiency(LIVE_CURVES, LE_RECORD, {"simclr_h": "SimCLR h", "supervised": "supervised"},
+                                              all_per_class=400)
+    ax = fig.axes[0]
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 4 and all(b.has_yerr for b in bars)
+    simclr, pixels, rec_simclr, rec_sup = (b.lines[0] for b in bars)
+    assert list(simclr.get_xdata()) == [1, 10, 400] and list(simclr.get_ydata()) == [0.6, 0.9, 0.97]
+    assert list(rec_simclr.get_xdata()) == [1, 10, 6000] and list(rec_sup.get_xdata()) == [1, 6000]
+    assert simclr.get_color() == rec_simclr.get_color() != pixels.get_color()  # same kind, same colour
+    assert rec_simclr.get_linestyle() == "--" and rec_simclr.get_markerfacecolor() == "none"
+    half = [abs(seg[1, 1] - seg[0, 1]) / 2 for seg in bars[0].lines[2][0].get_segments()]
+    assert np.allclose(half, [0.05, 0.02, 0.0])
+    texts = legend_texts(ax)
+    assert texts[0] == "SimCLR h (this run)" and "recorded on NVIDIA H100 80GB HBM3 (le.json)" in texts[2]
+    fig.canvas.draw()
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "all\n(400)", "all\n(6000)"]
+
+
+def test_label_efficiency_rejects_what_it_cannot_draw():
+    with pytest.raises(ValueError, match="all_per_class"):
+        plots_results.plot_label_efficiency({"a": {"all": 0.9}})
+    with pytest.raises(ValueError, match="finite mean"):
+        plots_results.plot_label_efficiency({"a": {10: {"mean": float("nan")}}})
+    with pytest.raises(ValueError, match="kinds"):
+        plots_results.plot_label_efficiency({}, LE_RECORD, {"pixels": "raw pixels"})
+    with pytest.raises(ValueError, match="summary"):
+        plots_results.plot_label_efficiency({}, {"runs": []}, {"simclr_h": "SimCLR h"})
+
+
+def test_bound_and_knn_plots_the_bound_per_epoch_and_the_measured_knn():
+    fig = plots_results.plot_bound_and_knn(HISTORY, 256, baselines={"raw pixels": 0.93})
+    left, right = fig.axes
+    cap = math.log(511)
+    assert np.allclose(left.lines[0].get_ydata(), [cap - 4, cap - 3, cap - 2, cap - 1])
+    assert np.allclose(left.lines[1].get_ydata(), cap) and left.lines[1].get_linestyle() == ":"
+    assert list(right.lines[0].get_xdata()) == [2, 4] and np.allclose(right.lines[0].get_ydata(), [0.9, 1.0])
+    assert "raw pixels 0.93" in legend_texts(right)
+    capped = plots_results.plot_bound_and_knn(HISTORY, 256, temperature=0.7).axes[0].lines[2]
+    assert np.allclose(capped.get_ydata(), cap - math.log(1 + 510 * math.exp(-2 / 0.7)))  # 6.24 - 3.41 = 2.83
+    assert "cap at temperature 0.7: 2.83" in legend_texts(capped.axes)
+    with pytest.raises(ValueError, match="temperature"):
+        plots_results.plot_bound_and_knn(HISTORY, 256, temperature=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        plots_results.plot_bound_and_knn(HISTORY, 1)
+    with pytest.raises(ValueError, match="history"):
+        plots_results.plot_bound_and_knn([{"epoch": 1}], 256)
+
+
+def test_retrieval_grid_titles_labels_and_marks_wrong_neighbours():
+    labels = np.array([[3, 3, 5], [1, 7, 1]])
+    fig = plots_results.retrieval_grid(blob_digits(2), [3, 1], blob_digits(6).reshape(2, 3, 1, 28, 28), labels, blocks=1)
+    axes = np.array(fig.axes).reshape(2, 4)
+    assert [ax.get_title() for ax in axes[0]] == ["query 3", "3", "3", "5"]
+    assert [ax.get_title() for ax in axes[1]] == ["query 1", "1", "7", "1"]
+    red = [ax.get_title() for ax in fig.axes if ax.spines["left"].get_visible()]
+    assert red == ["5", "7"]  # only the neighbours with another label than their query are framed
+    assert sum(len(ax.images) for ax in fig.axes) == 8
+    with pytest.raises(ValueError, match="neighbours"):
+        plots_results.retrieval_grid(blob_digits(2), [3, 1], blob_digits(6).reshape(2, 3, 28, 28), labels[:1])
