@@ -1,0 +1,249 @@
+"""Label efficiency: test accuracy against labelled digits per class, for SimCLR features and their baselines.
+
+Records, as JSON (``clhelpers.sweeps.save_record``: machine, command, date, git commit, seeds), how well each
+representation classifies the held-out digits when only 1, 10, 100 or all labels per class are known. This is
+the evidence behind notebook 05's central figure; the notebook draws the recorded curves beside its live run.
+
+Setting: the ``--preset`` (default ``cpu``, the notebook's CPU run: read from ``clhelpers.config.preset`` at run
+time) on one fixed split (``--data``, default ``offline``: the 4,000 / 1,000 digit MNIST subset the notebooks use
+under nbval), in **float32** (``amp`` and ``cpu_amp`` off) so that the numbers match the CPU path. The split is
+loaded once (the preset's ``train_size`` subset drawn with ``--data-seed``) and every run trains on it
+(``train(config, data=...)``); the test digits are never trained on.
+
+Kinds (the keys of the record's ``summary``), each measured with the linear probe (``probe``: multinomial
+logistic regression on frozen, standardized features, ``clhelpers.metrics.few_label_probe``) and kNN (``knn``:
+cosine, weighted vote, k = min(knn_k, per_class), so 1-NN for one label per class):
+
+* ``simclr_h``: SimCLR trained with the preset (``--seeds``), the backbone features h (what we evaluate);
+* ``simclr_z``: the same runs' projections z = head(h) (eval mode), the space the loss acts in;
+* ``nohead_h``: SimCLR trained **without** a projection head (method ``simclr-nohead``: the loss on h itself);
+* ``random_h``: the same encoder at random initialization (seeded like each run; eval mode);
+* ``pixels``: raw pixels in [0, 1] (nothing trained; the same label draws);
+* ``supervised``: the same encoder + a linear classifier trained from scratch with cross-entropy (method
+  ``supervised``) on **only the labelled digits** of a draw, with the preset's views, learning rate, weight
+  decay and schedule. Budget: the **same number of optimizer steps** as a SimCLR run (preset epochs x steps
+  per epoch: 60 x 15 = 900 for ``cpu``). With n labelled digits the batch is ``min(batch_size, max(10, n // 4))``
+  (10 for one label per class, 25 for ten: small batches, each image seen many times) and the epochs are
+  ``steps / (n // batch)``; the warm-up keeps its length in steps. ``probe`` is the accuracy of its own
+  classifier on the test digits; ``knn`` uses its features h with the labelled digits as neighbours.
+
+Label draws: ``--draws`` draws per count, made exactly as ``few_label_probe`` makes them (seed ``--label-seed``),
+the same for every kind and seed (a paired comparison); supervised draw d is trained with seed d. "all" uses
+every training label (one value per seed). Summary: mean and sample sd over all seed x draw values.
+
+Independent trainings run in parallel processes (``--workers``); results are written after every finished job.
+
+    python benchmarks/label_efficiency.py --out benchmarks/label-efficiency-gpu.json --device cuda --workers 8
+    python benchmarks/label_efficiency.py --epochs 1 --seeds 0 --draws 2 --per-class 1 10 --out /tmp/le.json  # smoke
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from clhelpers.config import PRESETS, TrainConfig, preset  # noqa: E402
+from clhelpers.data import to_float_images  # noqa: E402
+from clhelpers.device import pick_device, set_seed  # noqa: E402
+from clhelpers.evaluate import embed  # noqa: E402
+from clhelpers.metrics import few_label_probe, knn_accuracy, linear_probe_accuracy  # noqa: E402
+from clhelpers.models import Encoder  # noqa: E402
+from clhelpers.sweeps import save_record  # noqa: E402
+from clhelpers.train import load_split, train  # noqa: E402
+
+KINDS = ("simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised")
+
+
+# ----------------------------------------------------------------------------------------- label draws
+def label_draws(train_labels: torch.Tensor, test_labels: torch.Tensor, per_class: int, draws: int, seed: int) -> list[torch.Tensor]:
+    """The training rows of each draw, exactly as ``few_label_probe(..., per_class, draws, seed)`` picks them."""
+    labels = train_labels.cpu()
+    classes = torch.unique(torch.cat([labels, test_labels.cpu()])).tolist()
+    members = [torch.nonzero(labels == c).flatten() for c in classes]
+    if min(len(rows) for rows in members) < per_class:
+        raise ValueError(f"per_class={per_class}: some class has fewer training digits; use a smaller count")
+    generator = torch.Generator().manual_seed(int(seed))
+    return [torch.cat([rows[torch.randperm(len(rows), generator=generator)[:per_class]] for rows in members])
+            for _ in range(draws)]
+
+
+def measure(train_feats: torch.Tensor, y_train: torch.Tensor, test_feats: torch.Tensor, y_test: torch.Tensor,
+            options: dict, knn_k: int, device: torch.device) -> dict:
+    """``{"probe": {pc: [accs]}, "knn": {pc: [accs]}}`` for each count of ``options["per_class"]`` (one value per
+    label draw) and "all" (one value), computed on ``device``."""
+    train_feats, y_train, test_feats, y_test = (t.to(device) for t in (train_feats, y_train, test_feats, y_test))
+    per_class, draws, label_seed = options["per_class"], options["draws"], options["label_seed"]
+    out: dict = {"probe": {}, "knn": {}}
+    for pc in per_class:
+        out["probe"][str(pc)] = few_label_probe(train_feats, y_train, test_feats, y_test, pc, draws, label_seed)["accs"]
+        out["knn"][str(pc)] = [knn_accuracy(train_feats[idx], y_train[idx], test_feats, y_test, k=min(knn_k, pc))
+                               for idx in label_draws(y_train, y_test, pc, draws, label_seed)]
+    out["probe"]["all"] = [linear_probe_accuracy(train_feats, y_train, test_feats, y_test)]
+    out["knn"]["all"] = [knn_accuracy(train_feats, y_train, test_feats, y_test, k=knn_k)]
+    return out
+
+
+# ----------------------------------------------------------------------------------------- one job
+def supervised_config(cfg: TrainConfig, n: int, steps: int, seed: int) -> TrainConfig:
+    """The supervised run on ``n`` labelled digits with ``steps`` optimizer steps (see the module docstring)."""
+    batch = min(cfg.batch_size, max(10, n // 4))
+    per_epoch = n // batch
+    warmup_steps = cfg.warmup_epochs * (steps / cfg.epochs)
+    return replace(cfg, method="supervised", seed=seed, batch_size=batch, epochs=max(1, round(steps / per_epoch)),
+                   warmup_epochs=warmup_steps / per_epoch, eval_every=10**6, train_size=None,
+                   knn_k=min(cfg.knn_k, n))  # train()'s kNN monitor needs k <= the training digits
+
+
+def run_job(job: dict, cfg_dict: dict, split: tuple, options: dict) -> dict:
+    """Train what ``job`` says on ``split`` and measure it; runs in a worker process."""
+    torch.set_num_threads(options["threads"])
+    cfg = TrainConfig.from_dict(cfg_dict)
+    x_train, y_train, x_test, y_test = split
+    t0, device = time.perf_counter(), pick_device(cfg.device)
+
+    def m(f_train: torch.Tensor, f_test: torch.Tensor) -> dict:
+        return measure(f_train, y_train, f_test, y_test, options, cfg.knn_k, device)
+
+    if job["kind"] in ("simclr", "nohead"):
+        run_cfg = replace(cfg, seed=job["seed"], method="simclr" if job["kind"] == "simclr" else "simclr-nohead")
+        result = train(run_cfg, progress=False, data=split)
+        h_train, h_test = embed(result.encoder, x_train), embed(result.encoder, x_test)
+        out = {f"{job['kind']}_h": m(h_train, h_test)}
+        if job["kind"] == "simclr":
+            with torch.no_grad():
+                z_train, z_test = (result.method.head(h.to(device)).float().cpu() for h in (h_train, h_test))
+            out["simclr_z"] = m(z_train, z_test)
+        extra = {"knn_history": [h["knn_acc"] for h in result.history if h["knn_acc"] is not None],
+                 "final_loss": result.history[-1]["loss"], "train_s": sum(h["epoch_s"] for h in result.history)}
+        return {**job, "results": out, **extra, "job_s": time.perf_counter() - t0}
+    idx = torch.arange(len(y_train)) if job["per_class"] == "all" else \
+        label_draws(y_train, y_test, job["per_class"], options["draws"], options["label_seed"])[job["draw"]]
+    run_cfg = supervised_config(cfg, len(idx), options["steps"], job["seed"])
+    result = train(run_cfg, progress=False, data=(x_train[idx], y_train[idx], x_test, y_test))
+    method = result.method.eval()
+    with torch.no_grad():
+        h_test = embed(result.encoder, x_test)
+        acc = float((method.classifier(h_test.to(device)).argmax(1).cpu() == y_test).float().mean())
+    h_lab = embed(result.encoder, x_train[idx])
+    knn = knn_accuracy(h_lab, y_train[idx], h_test, y_test, k=cfg.knn_k if job["per_class"] == "all" else min(cfg.knn_k, job["per_class"]))
+    return {**job, "accuracy": acc, "knn": knn, "batch_size": run_cfg.batch_size, "epochs": run_cfg.epochs,
+            "steps": run_cfg.epochs * (len(idx) // run_cfg.batch_size), "train_s": sum(h["epoch_s"] for h in result.history),
+            "job_s": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------------------- summary
+def _stats(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)}
+
+
+def summarize(runs: list[dict], per_class: list[int]) -> dict:
+    """``{kind: {"probe" | "knn": {pc: {"mean", "sd", "n"}}}}`` over every seed x draw value found in ``runs``."""
+    pooled: dict = {}
+    for run in runs:
+        for kind, res in run.get("results", {}).items():
+            for metric, by_pc in res.items():
+                for pc, accs in by_pc.items():
+                    pooled.setdefault(kind, {}).setdefault(metric, {}).setdefault(pc, []).extend(accs)
+        if run.get("kind") == "supervised":
+            for metric, key in (("probe", "accuracy"), ("knn", "knn")):
+                pooled.setdefault("supervised", {}).setdefault(metric, {}).setdefault(str(run["per_class"]), []).append(run[key])
+    order = [str(pc) for pc in per_class] + ["all"]
+    return {kind: {metric: {pc: _stats(by_pc[pc]) for pc in order if pc in by_pc} for metric, by_pc in metrics.items()}
+            for kind, metrics in pooled.items()}
+
+
+# ----------------------------------------------------------------------------------------- main
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="training settings (default cpu)")
+    parser.add_argument("--data", default="offline", choices=["auto", "offline", "torchvision"], help="data source (default offline)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs (smoke tests)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
+    parser.add_argument("--draws", type=int, default=5, help="label draws per count (default 5)")
+    parser.add_argument("--per-class", type=int, nargs="+", default=[1, 10, 100], help="labels per class (plus all)")
+    parser.add_argument("--label-seed", type=int, default=0, help="seed of the label draws (default 0)")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the preset's training subset (default 0)")
+    parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument("--out", required=True, help="JSON record, rewritten after every finished job")
+    return parser.parse_args(argv)
+
+
+def jobs_for(args: argparse.Namespace) -> list[dict]:
+    """The trainings, longest first: SimCLR with and without head per seed, then the supervised runs."""
+    jobs = [{"kind": kind, "seed": s} for s in args.seeds for kind in ("simclr", "nohead")]
+    jobs += [{"kind": "supervised", "per_class": "all", "seed": s} for s in args.seeds]
+    jobs += [{"kind": "supervised", "per_class": pc, "draw": d, "seed": d} for pc in sorted(args.per_class, reverse=True)
+             for d in range(args.draws)]
+    return jobs
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    device = pick_device(args.device)
+    overrides = {"epochs": args.epochs} if args.epochs else {}
+    cfg = replace(preset(args.preset), data=args.data, device=device.type, amp=False, cpu_amp=False, out_dir=None,
+                  seed=args.data_seed, **overrides)
+    split = tuple(t.cpu() for t in load_split(cfg, torch.device("cpu")))
+    x_train, y_train, x_test, y_test = split
+    steps = cfg.epochs * (len(x_train) // cfg.batch_size)
+    options = {"per_class": args.per_class, "draws": args.draws, "label_seed": args.label_seed, "steps": steps,
+               "threads": max(1, (os.cpu_count() or 1) // max(1, args.workers))}
+    runs: list[dict] = []
+    pixels = to_float_images(x_train).flatten(1), to_float_images(x_test).flatten(1)
+    runs.append({"kind": "pixels", "results": {"pixels": measure(pixels[0], y_train, pixels[1], y_test, options, cfg.knn_k, device)}})
+    for s in args.seeds:
+        set_seed(s)
+        encoder = Encoder(cfg.widths, cfg.depth).to(device).eval()
+        features = embed(encoder, x_train), embed(encoder, x_test)
+        runs.append({"kind": "random", "seed": s, "results": {"random_h": measure(features[0], y_train, features[1], y_test,
+                                                                                   options, cfg.knn_k, device)}})
+    command = "python benchmarks/label_efficiency.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    extra = dict(config=cfg.to_dict(), per_class=args.per_class + ["all"], draws=args.draws, label_seed=args.label_seed,
+                 all_per_class=len(x_train) / len(torch.unique(y_train)), train_images=len(x_train), test_images=len(x_test),
+                 supervised_steps=steps, float32=True, kinds=list(KINDS))
+    if os.environ.get("GIT_COMMIT"):  # a copy of the working tree without .git (e.g. a lent GPU machine)
+        extra.update(git_commit=os.environ["GIT_COMMIT"], git_note=os.environ.get("GIT_NOTE", ""))
+
+    def write(finished: bool) -> None:
+        save_record(args.out, runs, command, device=device, **extra, finished=finished, summary=summarize(runs, args.per_class))
+
+    write(False)
+    t0 = time.perf_counter()
+    cfg_dict = cfg.to_dict()
+    jobs = jobs_for(args)
+
+    def finished(run: dict) -> None:
+        runs.append(run)
+        write(False)
+        shown = {k: v for k, v in run.items() if k in ("kind", "seed", "per_class", "draw", "accuracy", "job_s")}
+        print(f"[{time.perf_counter() - t0:6.1f} s] done {len(runs) - 1 - len(args.seeds)}/{len(jobs)}: {shown}", flush=True)
+
+    if args.workers == 1:  # in this process (no pickling, easy to debug)
+        for job in jobs:
+            finished(run_job(job, cfg_dict, split, options))
+    else:
+        with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
+            for future in as_completed([pool.submit(run_job, job, cfg_dict, split, options) for job in jobs]):
+                finished(future.result())
+    write(True)
+    summary = summarize(runs, args.per_class)
+    for kind in KINDS:
+        row = summary.get(kind, {}).get("probe", {})
+        print(f"{kind:11s}", "  ".join(f"{pc}: {v['mean']:.3f}±{v['sd']:.3f}" for pc, v in row.items()))
+    print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
