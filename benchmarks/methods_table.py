@@ -1,0 +1,90 @@
+"""Notebook 06's "beyond NT-Xent" table over several seeds: each loss or method, same preset, same budget.
+
+For every seed: NT-Xent (SimCLR), the pairwise contrastive loss, the triplet loss (semi-hard in-batch
+negative), MoCo (momentum encoder, queue of 4 batches of keys) and SupCon (given the labels), each trained
+once with ``clhelpers.sweeps.run_one`` on the preset (default ``cpu-sweep``), plus the untrained baseline:
+the same encoder at its random initialization (seeded like the runs), scored with the same kNN on the
+same split. Raw-pixel kNN comes with every run (``pixel_knn_acc``). Writes a record with machine,
+command, date, git commit and seeds (``clhelpers.sweeps.save_record``)::
+
+    CLHELPERS_OFFLINE=1 python benchmarks/methods_table.py --seeds 0 1 2 --out benchmarks/methods-cpu-2core.json
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from dataclasses import replace
+
+import torch
+
+from clhelpers.config import PRESETS, preset
+from clhelpers.device import pick_device, set_seed
+from clhelpers.losses import pair_in_batch, triplet_in_batch
+from clhelpers.models import Encoder
+from clhelpers.sweeps import run_one, save_record
+from clhelpers.train import knn_monitor, load_split
+
+KINDS = ("nt_xent", "pair", "triplet", "moco", "supcon")
+
+
+def run_kind(kind: str, base, progress: bool) -> dict:
+    """One training run of ``kind`` (one of ``KINDS``) on ``base``; the ``run_one`` dict plus ``"kind"``."""
+    if kind == "pair":
+        out = run_one(base, loss=pair_in_batch, progress=progress)
+    elif kind == "triplet":
+        out = run_one(base, loss=triplet_in_batch, progress=progress)
+    elif kind == "moco":
+        out = run_one(replace(base, method="moco", queue_size=4 * base.batch_size), progress=progress)
+    elif kind == "supcon":
+        out = run_one(replace(base, method="supcon"), progress=progress)
+    else:
+        out = run_one(base, progress=progress)
+    return {"kind": kind, **{k: v for k, v in out.items() if k != "history"}}
+
+
+def random_init_knn(base) -> float:
+    """kNN accuracy of the untrained encoder, initialized from ``base.seed`` as ``train()`` does."""
+    device = pick_device(base.device)
+    set_seed(base.seed)
+    return knn_monitor(Encoder(base.widths, base.depth).to(device), *load_split(base, device), k=base.knn_k)
+
+
+def summarize(runs: list[dict]) -> dict:
+    """kind -> {"mean", "sd", "n"} of kNN accuracy over seeds."""
+    out = {}
+    for kind in dict.fromkeys(r["kind"] for r in runs):
+        accs = [r["knn_acc"] for r in runs if r["kind"] == kind]
+        out[kind] = {"mean": statistics.fmean(accs), "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0, "n": len(accs)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    overrides = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+    runs = []
+    for seed in args.seeds:
+        base = replace(preset(args.preset), seed=seed, out_dir=None, resume=False, **overrides)
+        runs.append({"kind": "random_init", "seed": seed, "knn_acc": random_init_knn(base)})
+        for kind in args.kinds:
+            runs.append(run_kind(kind, base, progress=not args.quiet))
+            print(f"seed {seed} {kind:8s} kNN {runs[-1]['knn_acc']:.4f}", file=sys.stderr, flush=True)
+    summary = summarize(runs)
+    for kind, s in summary.items():
+        print(f"{kind:12s} kNN {s['mean']:.4f} ± {s['sd']:.4f} (n = {s['n']})")
+    command = "python benchmarks/methods_table.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    save_record(args.out, runs, command, device=pick_device(overrides.get("device", preset(args.preset).device)),
+                preset=args.preset, summary=summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
