@@ -1,7 +1,8 @@
 """Settings x seeds: train one run per combination, record the results, load the records.
 
 * ``run_one(config)`` trains once and summarizes the run as one flat, JSON-friendly dict.
-* ``run_sweep(base, temperatures=..., batch_sizes=..., seeds=...)`` varies one setting at a time.
+* ``run_sweep(base, temperatures=..., batch_sizes=..., seeds=..., fixed_steps=...)`` varies one setting at a
+  time (``fixed_steps``: the batch-size sweep at a fixed number of optimizer steps, not of epochs).
 * ``save_record(path, runs, command)`` writes ``{"machine", "command", "created", "git_commit",
   "seeds", "runs"}``; ``load_sweeps(folder)`` reads every ``sweep-*.json`` back.
 * ``python -m clhelpers sweep --preset cpu-sweep --seeds 0 1 2 --out benchmarks/sweep-cpu-2core.json``.
@@ -68,12 +69,26 @@ def run_one(config: TrainConfig, loss: Callable | None = None, progress: bool = 
     }
 
 
+def epochs_for_steps(config: TrainConfig, steps: int) -> int:
+    """The whole number of epochs closest to ``steps`` optimizer steps at ``config.batch_size`` (at least 1)."""
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be a positive integer (optimizer steps per run), got {steps!r}")
+    n = config.train_size or len(load_dataset(config.dataset, "train", source=config.data)[0])
+    per_epoch = n // config.batch_size
+    if per_epoch < 1:
+        raise ValueError(f"batch_size {config.batch_size} is larger than the training set ({n} images); lower it")
+    return max(1, round(int(steps) / per_epoch))
+
+
 def run_sweep(base: TrainConfig, temperatures: Sequence[float] = (), batch_sizes: Sequence[int] = (),
-              seeds: Sequence[int] = (0,), progress: bool = True) -> list[dict]:
+              seeds: Sequence[int] = (0,), progress: bool = True, fixed_steps: int | None = None) -> list[dict]:
     """One run per setting and seed; each ``run_one`` dict gets ``"sweep"`` (the setting's name).
 
     Every temperature at ``base.batch_size`` (``"sweep": "temperature"``), then every batch size at
     ``base.temperature`` (``"sweep": "batch_size"``); everything else stays ``base``'s. No checkpoints.
+    At fixed epochs a smaller batch also takes more optimizer steps; ``fixed_steps=S`` removes that
+    confound from the batch-size sweep: each batch size trains for about S steps
+    (``epochs_for_steps``; the runs record their ``steps``), so only the number of negatives changes.
     """
     if not isinstance(base, TrainConfig):
         raise ValueError(f"base must be a TrainConfig (e.g. preset('cpu-sweep')), got {type(base).__name__}")
@@ -82,7 +97,10 @@ def run_sweep(base: TrainConfig, temperatures: Sequence[float] = (), batch_sizes
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed, e.g. seeds=(0, 1, 2)")
     settings = [("temperature", {"temperature": float(t)}) for t in temperatures]
-    settings += [("batch_size", {"batch_size": int(b)}) for b in batch_sizes]
+    for b in batch_sizes:
+        sized = replace(base, batch_size=int(b))  # validates the value
+        settings.append(("batch_size", {"batch_size": int(b)} if fixed_steps is None else
+                         {"batch_size": int(b), "epochs": epochs_for_steps(sized, fixed_steps)}))
     runs = []
     for sweep, override in settings:
         for seed in seeds:
@@ -134,6 +152,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperatures", type=float, nargs="*", default=[0.05, 0.1, 0.2, 0.5, 1.0])
     parser.add_argument("--batch-sizes", type=int, nargs="*", default=[64, 128, 256, 512])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per setting (default 0 1 2)")
+    parser.add_argument("--fixed-steps", type=int, help="batch-size sweep at about this many optimizer steps per run "
+                        "(epochs chosen per batch size), instead of fixed epochs")
     parser.add_argument("--out", help="write the record as JSON here, e.g. benchmarks/sweep-cpu-2core.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -143,12 +163,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     overrides = {k: getattr(args, k) for k in ("epochs", "data", "device") if getattr(args, k) is not None}
     try:
         base = replace(preset(args.preset), **overrides)
-        runs = run_sweep(base, args.temperatures, args.batch_sizes, seeds=args.seeds, progress=not args.quiet)
+        runs = run_sweep(base, args.temperatures, args.batch_sizes, seeds=args.seeds, progress=not args.quiet,
+                         fixed_steps=args.fixed_steps)
     except ValueError as err:
         parser.error(str(err))
-    print(f"{'sweep':<12} {'temp':>6} {'batch':>6} {'seed':>5} {'kNN':>7} {'align':>7} {'unif':>7} {'train s':>8}")
+    print(f"{'sweep':<12} {'temp':>6} {'batch':>6} {'steps':>6} {'seed':>5} {'kNN':>7} {'align':>7} {'unif':>7} {'train s':>8}")
     for r in runs:
-        print(f"{r['sweep']:<12} {r['temperature']:>6g} {r['batch_size']:>6d} {r['seed']:>5d} {r['knn_acc']:>7.4f} "
+        print(f"{r['sweep']:<12} {r['temperature']:>6g} {r['batch_size']:>6d} {r['steps']:>6d} {r['seed']:>5d} {r['knn_acc']:>7.4f} "
               f"{r['alignment']:>7.3f} {r['uniformity']:>7.3f} {r['train_s']:>8.1f}")
     if args.out:
         command = "python -m clhelpers sweep " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["sweep"] else sys.argv[1:])

@@ -8,7 +8,7 @@ import torch
 from clhelpers.config import preset
 from clhelpers.methods import build_method
 from clhelpers.models import Encoder
-from clhelpers.sweeps import load_sweeps, representation_quality, run_sweep, save_record
+from clhelpers.sweeps import epochs_for_steps, load_sweeps, representation_quality, run_sweep, save_record
 
 
 def test_representation_quality_ranges():
@@ -64,3 +64,12 @@ def test_save_and_load_records(tmp_path):
     (tmp_path / "sweep-bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="sweep-bad.json"):
         load_sweeps(tmp_path)
+
+
+def test_fixed_steps_batch_sweep_holds_the_number_of_steps():
+    base = tiny_config()  # 256 training images: 4 steps per epoch at batch 64, 2 at batch 128
+    runs = run_sweep(base, batch_sizes=[64, 128], seeds=[0], progress=False, fixed_steps=8)
+    assert {r["batch_size"]: (r["epochs"], r["steps"]) for r in runs} == {64: (2, 8), 128: (4, 8)}
+    assert epochs_for_steps(replace(base, batch_size=64), 9) == 2 and epochs_for_steps(base, 1) == 1  # nearest, >= 1
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        run_sweep(base, batch_sizes=[64], fixed_steps=0)
