@@ -12,7 +12,6 @@ command, date, git commit and seeds (``clhelpers.sweeps.save_record``)::
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from dataclasses import replace
 
@@ -22,7 +21,7 @@ from clhelpers.config import PRESETS, preset
 from clhelpers.device import pick_device, set_seed
 from clhelpers.losses import pair_in_batch, triplet_in_batch
 from clhelpers.models import Encoder
-from clhelpers.sweeps import run_one, save_record
+from clhelpers.sweeps import run_one, save_record, summarize_runs
 from clhelpers.train import knn_monitor, load_split
 
 KINDS = ("nt_xent", "pair", "triplet", "moco", "supcon")
@@ -50,15 +49,6 @@ def random_init_knn(base) -> float:
     return knn_monitor(Encoder(base.widths, base.depth).to(device), *load_split(base, device), k=base.knn_k)
 
 
-def summarize(runs: list[dict]) -> dict:
-    """kind -> {"mean", "sd", "n"} of kNN accuracy over seeds."""
-    out = {}
-    for kind in dict.fromkeys(r["kind"] for r in runs):
-        accs = [r["knn_acc"] for r in runs if r["kind"] == kind]
-        out[kind] = {"mean": statistics.fmean(accs), "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0, "n": len(accs)}
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
@@ -77,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.kinds:
             runs.append(run_kind(kind, base, progress=not args.quiet))
             print(f"seed {seed} {kind:8s} kNN {runs[-1]['knn_acc']:.4f}", file=sys.stderr, flush=True)
-    summary = summarize(runs)
+    summary = summarize_runs(runs, by="kind")
     for kind, s in summary.items():
         print(f"{kind:12s} kNN {s['mean']:.4f} ± {s['sd']:.4f} (n = {s['n']})")
     command = "python benchmarks/methods_table.py " + " ".join(sys.argv[1:] if argv is None else argv)

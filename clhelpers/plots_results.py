@@ -18,11 +18,13 @@ __all__ = ["recorded_label", "plot_alignment_uniformity", "plot_sweep_accuracy",
 
 
 def recorded_label(record: Mapping) -> str:
-    """``recorded on <GPU, or CPU model x cores> (<file>)`` for a record with ``machine`` (and ``file``)."""
+    """``recorded on <GPU, or CPU model x cores>[, S steps per run] (<file>)`` for a record with ``machine``
+    (and ``file``); the steps part when its ``command`` used ``--fixed-steps S``."""
     m = record.get("machine") or {}  # machine_description() keys, or the older machine_info() ones
     cpu = re.sub(r"\((R|TM)\)|\s*CPU\b|\s*@.*", "", str(m.get("cpu") or m.get("processor") or "?")).strip()
     where = m.get("gpu") or m.get("cuda_device") or f"{cpu} x{m.get('cpu_count', '?')} CPU"
-    return f"recorded on {where} ({record.get('file', '?')})"
+    steps = re.search(r"--fixed-steps[ =](\d+)", str(record.get("command", "")))  # batch sizes at equal steps
+    return f"recorded on {where}{f', {steps[1]} steps per run' if steps else ''} ({record.get('file', '?')})"
 
 
 def _series(runs: Sequence[Mapping], recorded: Sequence[Mapping]) -> list[tuple[str, Sequence[Mapping], dict]]:

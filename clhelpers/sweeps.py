@@ -5,12 +5,14 @@
   time (``fixed_steps``: the batch-size sweep at a fixed number of optimizer steps, not of epochs).
 * ``save_record(path, runs, command)`` writes ``{"machine", "command", "created", "git_commit",
   "seeds", "runs"}``; ``load_sweeps(folder)`` reads every ``sweep-*.json`` back.
+* ``summarize_runs(runs, by="temperature")`` gives each setting's mean ± sd over seeds.
 * ``python -m clhelpers sweep --preset cpu-sweep --seeds 0 1 2 --out benchmarks/sweep-cpu-2core.json``.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -141,6 +143,23 @@ def load_sweeps(folder: str | os.PathLike = "benchmarks", pattern: str = "sweep-
             raise ValueError(f"{path} is not a sweep record (needs machine, command, runs); delete it or record it again")
         records.append({**record, "file": path.name})
     return records
+
+
+def summarize_runs(runs: Sequence[dict], by: str, metric: str = "knn_acc", sweep: str | None = None) -> dict:
+    """``{setting: {"mean", "sd", "n"}}`` of ``run[metric]`` for each value of ``run[by]`` (in order of first
+    appearance); ``sd`` is the sample sd over the seeds (0.0 for a single run). With ``sweep``, only the runs
+    whose ``"sweep"`` is that (a record holds both sweeps; the base setting appears in each)."""
+    groups: dict = {}
+    for i, r in enumerate(r for r in runs if sweep is None or r.get("sweep") == sweep):
+        if by not in r or metric not in r:
+            raise ValueError(f"run {i} has no {by if by not in r else metric!r}; pass run dicts as run_sweep or a "
+                             f"record's 'runs' hold them, e.g. summarize_runs(record['runs'], by='temperature')")
+        groups.setdefault(r[by], []).append(float(r[metric]))
+    if not groups:
+        raise ValueError(f"no runs{f' with sweep = {sweep!r}' if sweep else ''}: check the sweep name "
+                         "('temperature' or 'batch_size') and that the record has runs")
+    return {k: {"mean": statistics.fmean(v), "sd": statistics.stdev(v) if len(v) > 1 else 0.0, "n": len(v)}
+            for k, v in groups.items()}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -250,6 +250,12 @@ def test_sweep_plots_draw_live_and_recorded_runs_of_one_seed():
     assert "no runs" in fig.axes[1].texts[0].get_text()
 
 
+def test_recorded_label_says_when_a_record_ran_at_fixed_steps():
+    fixed = dict(record(), command="python -m clhelpers sweep --batch-sizes 64 512 --fixed-steps 120 --out b.json")
+    assert plots_results.recorded_label(fixed) == "recorded on Intel Xeon Platinum 8481C x2 CPU, 120 steps per run (sweep-x.json)"
+    assert "steps" not in plots_results.recorded_label(dict(record(), command="python -m clhelpers sweep --epochs 5"))
+
+
 def test_sweep_accuracy_with_three_seeds_draws_mean_and_sd_error_bars():
     fig = plots_results.plot_sweep_accuracy(sweep_runs(seeds=3), title="T")
     for ax in fig.axes:

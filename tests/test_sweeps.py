@@ -8,7 +8,7 @@ import torch
 from clhelpers.config import preset
 from clhelpers.methods import build_method
 from clhelpers.models import Encoder
-from clhelpers.sweeps import epochs_for_steps, load_sweeps, representation_quality, run_sweep, save_record
+from clhelpers.sweeps import epochs_for_steps, load_sweeps, representation_quality, run_sweep, save_record, summarize_runs
 
 
 def test_representation_quality_ranges():
@@ -73,3 +73,19 @@ def test_fixed_steps_batch_sweep_holds_the_number_of_steps():
     assert epochs_for_steps(replace(base, batch_size=64), 9) == 2 and epochs_for_steps(base, 1) == 1  # nearest, >= 1
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         run_sweep(base, batch_sizes=[64], fixed_steps=0)
+
+
+def test_summarize_runs_mean_and_sample_sd_per_setting():
+    runs = [{"sweep": "temperature", "temperature": t, "seed": s, "knn_acc": acc}
+            for t, accs in ((0.1, (0.90, 0.91, 0.92)), (1.0, (0.80, 0.80, 0.86))) for s, acc in enumerate(accs)]
+    runs.append({"sweep": "batch_size", "temperature": 0.1, "seed": 0, "knn_acc": 0.5})
+    summary = summarize_runs(runs, by="temperature", sweep="temperature")
+    assert list(summary) == [0.1, 1.0]
+    assert summary[0.1]["mean"] == pytest.approx(0.91) and summary[0.1]["sd"] == pytest.approx(0.01)
+    assert summary[1.0] == {"mean": pytest.approx(0.82), "sd": pytest.approx(0.034641, abs=1e-6), "n": 3}
+    assert summarize_runs(runs, by="temperature")[0.1]["n"] == 4  # without sweep=, the batch-size run counts too
+    assert summarize_runs(runs[:1], by="temperature")[0.1]["sd"] == 0.0
+    with pytest.raises(ValueError, match="no 'kind'"):
+        summarize_runs(runs, by="kind")
+    with pytest.raises(ValueError, match="no runs with sweep = 'batch'"):
+        summarize_runs(runs, by="temperature", sweep="batch")
