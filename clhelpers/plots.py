@@ -288,3 +288,33 @@ def training_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], keys
         _label_axes(ax, "epoch", label + (" (log scale)" if big else ""), label)
     fig.suptitle(title, fontsize=11)
     return fig
+
+
+def losses_apart(histories: Mapping[str, Sequence[Mapping[str, float]]], chance_loss: float | None = None,
+                 references: Mapping[str, float] | None = None, title: str = "Training runs, each loss on its own axis") -> Figure:
+    """One loss panel per run (``histories``: label -> per-epoch dicts with "epoch", "loss" and "knn_acc"), each on
+    its own linear y axis, so that a stuck loss of 1e15 cannot flatten a falling loss of 6 drawn beside it; then one
+    panel of kNN accuracy per epoch for all runs. ``chance_loss`` (e.g. log(2N-1), the loss of embeddings that tell
+    nothing apart) is dotted in each loss panel whose values are within 1e3 of it; ``references`` (label -> accuracy,
+    e.g. raw pixels) are dashed in the kNN panel."""
+    if not 1 <= len(histories) <= 3:
+        raise ValueError(f"need 1 to 3 runs (one loss panel each), got {len(histories)}; compare more runs in a table")
+    fig, axs = _figure(ncols=len(histories) + 1, figsize=(min(10, 3.2 * (len(histories) + 1)), 3.2))
+    for i, (ax, (label, hist)) in enumerate(zip(axs[0], histories.items())):
+        if not hist or any("loss" not in h or "epoch" not in h for h in hist):
+            raise ValueError(f"run {label!r}: every epoch needs 'epoch' and 'loss' (pass TrainResult.history)")
+        values = [float(h["loss"]) for h in hist]
+        ax.plot([h["epoch"] for h in hist], values, marker="o", color=PAIR_COLORS[i % 10], label=label)
+        if chance_loss is not None and max(abs(v) for v in values) < 1e3 * max(abs(chance_loss), 1.0):
+            ax.axhline(chance_loss, color="0.4", linestyle=":", label=f"log(2N-1) = {chance_loss:.3g}")
+        _label_axes(ax, "epoch", "training loss", f"loss: {label}")
+    ax = axs[0, -1]
+    for i, (label, hist) in enumerate(histories.items()):
+        points = [(h["epoch"], float(h["knn_acc"])) for h in hist if h.get("knn_acc") is not None]
+        if points:
+            ax.plot(*zip(*points), marker="o", color=PAIR_COLORS[i % 10], label=label)
+    for i, (label, value) in enumerate((references or {}).items()):
+        ax.axhline(value, color=BASELINE_COLORS[i % len(BASELINE_COLORS)], linestyle="--", lw=1.2, label=f"{label} {value:.3g}")
+    _label_axes(ax, "epoch", "kNN accuracy", "kNN accuracy (test)")
+    fig.suptitle(title, fontsize=11)
+    return fig

@@ -388,3 +388,18 @@ def test_retrieval_grid_titles_labels_and_marks_wrong_neighbours():
     assert sum(len(ax.images) for ax in fig.axes) == 8
     with pytest.raises(ValueError, match="neighbours"):
         plots_results.retrieval_grid(blob_digits(2), [3, 1], blob_digits(6).reshape(2, 3, 28, 28), labels[:1])
+
+
+def test_losses_apart_gives_each_loss_its_own_axis_and_draws_the_references():
+    fixed = [{"epoch": e, "loss": 6.0 - e, "knn_acc": 0.8 + e / 100} for e in (1, 2, 3)]
+    stuck = [{"epoch": e, "loss": 4.5e15, "knn_acc": 0.82} for e in (1, 2, 3)]
+    fig = plots.losses_apart({"fixed": fixed, "flawed": stuck}, chance_loss=6.2,
+                             references={"raw pixels": 0.934, "random init": 0.84})
+    loss_fixed, loss_flawed, knn = fig.axes
+    assert loss_fixed.get_ylim()[1] < 10 and loss_flawed.get_ylim()[0] > 1e15  # neither squashes the other
+    assert [ln.get_ydata()[0] for ln in loss_fixed.lines[1:]] == [6.2] and len(loss_flawed.lines) == 1
+    assert {"raw pixels 0.934", "random init 0.84"} <= set(legend_texts(knn)) and len(knn.lines) == 4
+    with pytest.raises(ValueError, match="1 to 3 runs"):
+        plots.losses_apart({})
+    with pytest.raises(ValueError, match="'loss'"):
+        plots.losses_apart({"x": [{"epoch": 1}]})
