@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from .plots import BASELINE_COLORS, PAIR_COLORS, SMALL_PT, _axes, _figure, _image_cell, _label_axes, _log_axis, _np
 
 __all__ = ["recorded_label", "plot_alignment_uniformity", "plot_sweep_accuracy", "plot_hardness", "plot_label_efficiency",
-           "plot_bound_and_knn", "retrieval_grid"]
+           "plot_bound_and_knn", "retrieval_grid", "plot_collapse"]
 
 
 def recorded_label(record: Mapping) -> str:
@@ -93,8 +93,8 @@ def plot_sweep_accuracy(runs: list[dict], recorded: Sequence[dict] = (), title: 
                         baselines: Mapping[str, float] = {}) -> Figure:
     """kNN accuracy against temperature (left) and batch size (right), for ``runs`` and ``recorded`` sweeps;
     several seeds per setting: mean ± sd. ``baselines`` (label -> accuracy, e.g. ``{"raw pixels": 0.934}``):
-    labelled dashed lines in both panels."""
-    fig, axs = _figure(ncols=2, figsize=(10, 3.8))
+    labelled dashed lines in both panels. One legend for both panels, below them (the labels name files)."""
+    fig, axs = _figure(ncols=2, figsize=(10, 4))
     series = _series(runs, recorded)
     for ax, sweep, xlabel in zip(axs[0], ("temperature", "batch_size"), ("temperature τ (log scale)", "batch size (log scale)")):
         swept: set[float] = set()
@@ -103,7 +103,13 @@ def plot_sweep_accuracy(runs: list[dict], recorded: Sequence[dict] = (), title: 
         if not swept:
             ax.text(0.5, 0.5, f"no runs with sweep = {sweep!r}", transform=ax.transAxes, ha="center", color="0.4")
         _baselines(ax, baselines)
-        _label_axes(ax, xlabel, "kNN accuracy (test)", f"{sweep.replace('_', ' ')} sweep", log_x=sorted(swept) if swept else None)
+        _label_axes(ax, xlabel, "kNN accuracy (test)", f"{sweep.replace('_', ' ')} sweep", log_x=sorted(swept) if swept else None,
+                    legend_loc=None)
+    handles: dict = {}
+    for ax in axs[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)  # each label once: both panels draw the same series
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=2, fontsize=SMALL_PT)
     fig.suptitle(title or "kNN accuracy after the same number of epochs", fontsize=11)
     return fig
 
@@ -254,4 +260,55 @@ def retrieval_grid(queries, query_labels, neighbours, neighbour_labels, title: s
                 ax.spines[:].set(color="tab:red", linewidth=2)
     fig.suptitle(title or f"Each query and its {k} nearest training digits (title: label; red: not the query's label)",
                  fontsize=10)
+    return fig
+
+
+def _kind_panel(ax, kinds: list[str], runs: Mapping[str, Mapping], summary: Mapping[str, Mapping], metric: str,
+                recorded_name: str) -> None:
+    """One metric per kind: this run's value (filled dot) and the recorded mean ± sd (hollow square), side by side."""
+    x = np.arange(len(kinds))
+    live = [(i, float(runs[k][metric])) for i, k in enumerate(kinds) if k in runs and runs[k].get(metric) is not None]
+    rec = [(i, summary[k]) for i, k in enumerate(kinds) if k in summary]
+    if live:
+        ax.plot([i - 0.12 for i, _ in live], [v for _, v in live], "o", color="C0", label="this run (1 seed)")
+    if rec:
+        n = sorted({int(s["n"]) for _, s in rec})
+        ax.errorbar([i + 0.12 for i, _ in rec], [s["mean"] for _, s in rec], yerr=[s["sd"] for _, s in rec], fmt="s",
+                    color="C1", markerfacecolor="none", capsize=3,
+                    label=f"{recorded_name}, mean ± sd of {'-'.join(map(str, n))} seeds")
+    ax.set_xticks(x, [k.replace("_", " ") for k in kinds], rotation=25, ha="right", fontsize=SMALL_PT)
+
+
+def plot_collapse(runs: Mapping[str, Mapping], recorded: Mapping[str, Mapping] | None = None, *, std_reference: float,
+                  baselines: Mapping[str, float] = {}, recorded_name: str = "recorded", title: str | None = None) -> Figure:
+    """Notebook 07's collapse figure, one column per kind of run: kNN accuracy (left, with ``baselines`` such as
+    ``{"raw pixels": 0.93, "random init": 0.83}`` as dashed lines) and ``embedding_std`` of z (right, with the
+    spread reference ``std_reference`` = 1/sqrt(d) and 0 = collapsed).
+
+    ``runs``: kind -> this run's dict with ``"knn_acc"`` and ``"embedding_std"`` (filled dots, "this run").
+    ``recorded``: a ``benchmarks/collapse_table.py`` record's ``"summary"``, i.e. ``{"knn_acc": {kind: {"mean",
+    "sd", "n"}}, "embedding_std": {...}}`` (hollow squares with ± sd). Kinds: the recorded ones in their order,
+    then the live ones the record lacks."""
+    recorded = recorded or {}
+    if recorded and not all(isinstance(recorded.get(m), Mapping) for m in ("knn_acc", "embedding_std")):
+        raise ValueError("recorded must be a collapse record's 'summary' with 'knn_acc' and 'embedding_std' "
+                         "(kind -> {'mean', 'sd', 'n'}); pass json.load(...)['summary']")
+    if not std_reference > 0:
+        raise ValueError(f"std_reference must be 1/sqrt(d) > 0 for the d-dimensional z, got {std_reference!r}")
+    kinds = [k for k in recorded.get("embedding_std", {})] + [k for k in runs if k not in recorded.get("embedding_std", {})]
+    if not kinds:
+        raise ValueError("nothing to draw: give runs (kind -> run dict) and/or a recorded summary")
+    fig, axs = _figure(ncols=2, figsize=(10, 3.8))
+    acc_ax, std_ax = axs[0]
+    _kind_panel(acc_ax, kinds, runs, recorded.get("knn_acc", {}), "knn_acc", recorded_name)
+    _baselines(acc_ax, baselines)
+    _label_axes(acc_ax, "", "kNN accuracy (test)", "kNN accuracy", legend_loc="lower left")
+    _kind_panel(std_ax, kinds, runs, recorded.get("embedding_std", {}), "embedding_std", recorded_name)
+    std_ax.axhline(std_reference, color=BASELINE_COLORS[0], linestyle="--", lw=1.2,
+                   label=f"spread: 1/sqrt(d) = {std_reference:.3f}")
+    std_ax.axhline(0.0, color=BASELINE_COLORS[1], linestyle=":", lw=1.2, label="collapsed: 0")
+    std_ax.set_ylim(-0.01, 1.25 * std_reference)
+    _label_axes(std_ax, "", "std of normalized z, per dimension", "Collapse diagnostic (embedding_std of z)",
+                legend_loc="upper right")
+    fig.suptitle(title or "Avoiding collapse: accuracy and spread of the embeddings", fontsize=11)
     return fig

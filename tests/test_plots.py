@@ -230,7 +230,9 @@ def record(machine=None, runs=None) -> dict:
 
 
 def legend_texts(ax) -> list[str]:
-    return [t.get_text() for t in ax.get_legend().get_texts()]
+    """The panel's legend, or the figure's (plots that share one legend below their panels)."""
+    legend = ax.get_legend() or ax.figure.legends[0]
+    return [t.get_text() for t in legend.get_texts()]
 
 
 def test_sweep_plots_draw_live_and_recorded_runs_of_one_seed():
@@ -267,6 +269,8 @@ def test_sweep_accuracy_with_three_seeds_draws_mean_and_sd_error_bars():
         assert np.allclose(half, 0.01)  # sample sd (ddof 1) of 0.90, 0.91, 0.92
         assert "mean ± sd of 3 seeds" in legend_texts(ax)[0]
     assert fig.get_suptitle() == "T"
+    assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)  # one shared legend, each label once
+    assert len(legend_texts(fig.axes[0])) == len(set(legend_texts(fig.axes[0])))
 
 
 def test_alignment_uniformity_with_seeds_has_error_bars_both_ways():
