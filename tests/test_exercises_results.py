@@ -1,0 +1,251 @@
+"""The checkers of notebooks 03, 05 and 06: the starting point is "not attempted", the reference solution is
+"correct", and typical wrong answers are "wrong" with a message that says what is wrong."""
+import json
+import math
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from clhelpers import exercises_results as er
+from clhelpers.exercises_results import (check_03_fixed_loss, check_03_predicted_failures, check_05_few_label_probe,
+                                         check_05_knn_by_hand, check_06_hardest_share, check_06_sweep_spread,
+                                         exercise_05_features, exercise_06_runs, one_way_nt_xent)
+from clhelpers.losses import nt_xent
+from clhelpers.metrics import hard_negative_share, linear_probe_accuracy
+from test_exercises import assert_verdict, unfinished
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+# --------------------------------------------------------------------------- reference solutions
+def my_fixed_loss(z1, z2, temperature=0.5):
+    n = len(z1)
+    z = F.normalize(torch.cat([z1, z2]), dim=1)                                   # all 2N views are anchors
+    logits = (z @ z.T / temperature).masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
+    return F.cross_entropy(logits, torch.cat([torch.arange(n, 2 * n), torch.arange(n)]))   # log-sum-exp inside
+
+
+def my_few_label_probe(train_f, train_y, test_f, test_y, per_class, generator):
+    picked = []
+    for c in range(10):
+        rows = torch.nonzero(train_y == c).flatten()
+        picked.append(rows[torch.randperm(len(rows), generator=generator)[:per_class]])
+    idx = torch.cat(picked)
+    return linear_probe_accuracy(train_f[idx], train_y[idx], test_f, test_y)
+
+
+def my_knn_accuracy(train_f, train_y, test_f, test_y, k=20, temperature=0.1):
+    s = F.normalize(test_f, dim=1) @ F.normalize(train_f, dim=1).T
+    sims, idx = s.topk(k, dim=1)
+    votes = torch.zeros(len(test_f), 10).scatter_add_(1, train_y[idx], (sims / temperature).exp())
+    return (votes.argmax(dim=1) == test_y).float().mean().item()
+
+
+def hardest_share(similarities, temperature):
+    return torch.softmax(similarities[1:] / temperature, dim=0).max()
+
+
+def sweep_summary(runs, spread=statistics.stdev):
+    accs = {}
+    for r in runs:
+        accs.setdefault(r["batch_size"], []).append(r["knn_acc"])
+    return {b: (statistics.fmean(a), spread(a)) for b, a in accs.items()}
+
+
+CHECKERS = [check_03_predicted_failures, check_03_fixed_loss, check_05_few_label_probe, check_05_knn_by_hand,
+            check_06_hardest_share, lambda a: check_06_sweep_spread(a, a)]
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: getattr(c, "__name__", "sweep"))
+@pytest.mark.parametrize("start", [None, ..., unfinished], ids=["None", "Ellipsis", "raise"])
+def test_an_untouched_starting_point_is_not_attempted(checker, start):
+    if start is unfinished and checker in (check_03_predicted_failures, CHECKERS[-1]):
+        return   # these two take values, not functions
+    assert_verdict(checker(start), "not attempted")
+
+
+# --------------------------------------------------------------------------- 03
+def test_03_predicted_failures():
+    assert_verdict(check_03_predicted_failures({"collapse_value", "symmetric", "finite_small_temperature"}),
+                   "correct", "log N")
+    assert_verdict(check_03_predicted_failures(["symmetric", "collapse_value"]), "wrong",
+                   "finite_small_temperature fails", "overflows float32")
+    assert_verdict(check_03_predicted_failures({"collapse_value", "symmetric", "finite_small_temperature",
+                                                "pair_permutation_invariant"}), "wrong",
+                   "pair_permutation_invariant passes", "positives stay on the diagonal")
+    assert_verdict(check_03_predicted_failures("symmetric"), "wrong", "collapse_value fails", "log N")
+    assert_verdict(check_03_predicted_failures({"symetric"}), "wrong", "no check is named 'symetric'")
+    assert_verdict(check_03_predicted_failures(3), "wrong", "set of check names")
+
+
+def clip_style(z1, z2, temperature=0.5):   # symmetric and stable, but still N candidates per anchor
+    logits = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T / temperature
+    target = torch.arange(len(z1))
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def no_self_mask(z1, z2, temperature=0.5):
+    n = len(z1)
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    return F.cross_entropy(z @ z.T / temperature, torch.cat([torch.arange(n, 2 * n), torch.arange(n)]))
+
+
+@pytest.mark.parametrize("wrong, fragments", [
+    (one_way_nt_xent, ("3 check(s)", "N views of the other side", "only one view's anchors", "plain exp overflows")),
+    (clip_style, ("1 check(s)", "collapse_value", "N views of the other side")),
+    (no_self_mask, ("anchor itself stays among the candidates",)),
+    (lambda z1, z2, t=0.5: my_fixed_loss(z1, z2, 1 / t), ("multiplies",)),
+    (lambda z1, z2, t=0.5: torch.ones(3), ("scalar tensor",)),
+    (lambda z1, z2, t=0.5: z1 @ z2, ("RuntimeError",)),
+], ids=["unchanged", "clip-style", "no-mask", "multiplied-t", "vector", "crash"])
+def test_03_fixed_loss_names_what_still_fails(wrong, fragments):
+    assert_verdict(check_03_fixed_loss(wrong), "wrong", *fragments)
+
+
+def test_03_fixed_loss_accepts_the_reference():
+    assert_verdict(check_03_fixed_loss(my_fixed_loss), "correct", "all 9 checks")
+    assert_verdict(check_03_fixed_loss(nt_xent), "correct")
+    assert_verdict(check_03_fixed_loss("nt_xent"), "wrong", "should be a function")
+
+
+# --------------------------------------------------------------------------- 05
+def test_05_features_are_small_synthetic_and_repeatable():
+    train_f, train_y, test_f, test_y = exercise_05_features()
+    assert train_f.shape == (300, 16) and test_f.shape == (200, 16) and set(train_y.tolist()) == set(range(10))
+    assert torch.equal(train_f, exercise_05_features()[0]) and train_y[:10].unique().numel() > 3   # shuffled
+
+
+def first_rows(train_f, train_y, test_f, test_y, per_class, generator):
+    idx = torch.arange(10 * per_class)
+    return linear_probe_accuracy(train_f[idx], train_y[idx], test_f, test_y)
+
+
+def scored_on_training_rows(train_f, train_y, test_f, test_y, per_class, generator):
+    idx = torch.cat([r[torch.randperm(len(r), generator=generator)[:per_class]]
+                     for r in (torch.nonzero(train_y == c).flatten() for c in range(10))])
+    return linear_probe_accuracy(train_f[idx], train_y[idx], train_f[idx], train_y[idx])
+
+
+def ignores_generator(train_f, train_y, test_f, test_y, per_class, generator):
+    return my_few_label_probe(train_f, train_y, test_f, test_y, per_class, None)
+
+
+def first_rows_per_class(train_f, train_y, test_f, test_y, per_class, generator):
+    idx = torch.cat([torch.nonzero(train_y == c).flatten()[:per_class] for c in range(10)])
+    return linear_probe_accuracy(train_f[idx], train_y[idx], test_f, test_y)
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (first_rows, "first rows of the whole set"),
+    (scored_on_training_rows, "scored on the labelled training rows"),
+    (ignores_generator, "the generator is not used"),
+    (first_rows_per_class, "first rows of each class"),
+    (lambda *a: 100 * my_few_label_probe(*a), "percentage"),
+    (lambda *a: "0.7", "not one accuracy"),
+], ids=["first-rows", "train-scored", "no-generator", "no-shuffle", "percent", "string"])
+def test_05_few_label_probe_rejects_typical_mistakes(wrong, fragment):
+    assert_verdict(check_05_few_label_probe(wrong), "wrong", fragment)
+
+
+def test_05_few_label_probe_accepts_the_reference():
+    assert_verdict(check_05_few_label_probe(my_few_label_probe), "correct", "draw for draw")
+
+
+def unnormalized(train_f, train_y, test_f, test_y, k=20, temperature=0.1):
+    return _vote(test_f @ train_f.T, train_y, test_y, k, lambda s: (s / temperature).exp())
+
+
+def _vote(scores, train_y, test_y, k, weight):
+    s, idx = scores.topk(k, dim=1)
+    votes = torch.zeros(len(test_y), 10).scatter_add_(1, train_y[idx], weight(s))
+    return float((votes.argmax(1) == test_y).float().mean())
+
+
+def majority(train_f, train_y, test_f, test_y, k=20, temperature=0.1):
+    return _vote(F.normalize(test_f, dim=1) @ F.normalize(train_f, dim=1).T, train_y, test_y, k, torch.ones_like)
+
+
+def euclidean(train_f, train_y, test_f, test_y, k=20, temperature=0.1):
+    return _vote(-torch.cdist(test_f, train_f), train_y, test_y, k, torch.ones_like)
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (majority, "plain majority vote"), (unnormalized, "not normalized"), (euclidean, "Euclidean"),
+    (lambda *a: 100 * my_knn_accuracy(*a), "percentage"),
+    (lambda tf, ty, qf, qy, k=20, t=0.1: my_knn_accuracy(tf, ty, qf, qy, 20, t), "at k = 1,"),
+], ids=["majority", "unnormalized", "euclidean", "percent", "k-ignored"])
+def test_05_knn_rejects_typical_mistakes(wrong, fragment):
+    assert_verdict(check_05_knn_by_hand(wrong), "wrong", fragment)
+
+
+def test_05_knn_accepts_the_reference():
+    assert_verdict(check_05_knn_by_hand(my_knn_accuracy), "correct", "exp(s / t)")
+
+
+# --------------------------------------------------------------------------- 06
+def test_06_sweep_spread():
+    runs = exercise_06_runs()
+    assert len(runs) == 12 and {r["batch_size"] for r in runs} == {64, 128, 256, 512}
+    summary = sweep_summary(runs)
+    assert_verdict(check_06_sweep_spread(summary, False), "correct", "overlap")
+    as_dicts = {b: {"mean": m, "sd": s} for b, (m, s) in summary.items()}          # summarize_runs' shape
+    assert_verdict(check_06_sweep_spread(as_dicts, False), "correct")
+    assert_verdict(check_06_sweep_spread(summary, True), "wrong", "seed by seed", "3 of 3")
+    assert_verdict(check_06_sweep_spread(sweep_summary(runs, statistics.pstdev), True), "wrong",
+                   "population sd", "flips the verdict")
+    assert_verdict(check_06_sweep_spread(sweep_summary(runs, statistics.variance), False), "wrong", "variance")
+    seed0 = {b: (next(r["knn_acc"] for r in runs if r["batch_size"] == b), 0.0) for b in summary}
+    assert_verdict(check_06_sweep_spread(seed0, True), "wrong", "seed 0's accuracy")
+    assert_verdict(check_06_sweep_spread({64: (0.9, 0.01)}, False), "wrong", "keys")
+    assert_verdict(check_06_sweep_spread(summary, "no"), "wrong", "True or False")
+
+
+def test_06_hardest_share():
+    assert_verdict(check_06_hardest_share(hardest_share), "correct", "1/14")
+    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s / t, 0)[1:].max()), "wrong",
+                   "positive is in the softmax")
+    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s[1:] * t, 0).max()), "wrong", "multiplies")
+    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s[1:] / t, 0).min()), "wrong", "EASIEST")
+    assert_verdict(check_06_hardest_share(lambda s, t: s[1:].max()), "wrong", "similarity, not its share")
+    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s[1:] / t, 0)), "wrong", "not one number")
+
+
+def test_06_hardest_share_is_what_hard_negative_share_averages():
+    g = torch.Generator().manual_seed(0)
+    z1 = torch.randn(4, 8, generator=g)
+    z2 = z1 + 0.5 * torch.randn(4, 8, generator=g)
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    sim, pos = z @ z.T, torch.tensor([4, 5, 6, 7, 0, 1, 2, 3])
+    others = [(torch.arange(8) != i) & (torch.arange(8) != pos[i]) for i in range(8)]   # anchor i's negatives
+    shares = [er.hardest_share_reference(torch.cat([sim[i, pos[i]].view(1), sim[i][others[i]]]), 0.2)
+              for i in range(8)]
+    assert math.isclose(hard_negative_share(z1, z2, 0.2, k=1), sum(shares) / 8, rel_tol=1e-4)
+
+
+# --------------------------------------------------------------------------- the notebooks' hidden solutions
+ANSWERS = {"fails": check_03_predicted_failures, "my_fixed_loss": check_03_fixed_loss,
+           "my_few_label_probe": check_05_few_label_probe, "my_knn_accuracy": check_05_knn_by_hand,
+           "hardest_share": check_06_hardest_share}
+SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
+
+
+@pytest.mark.parametrize("name", ["03_debugging_the_flawed_loss.ipynb", "05_simclr_on_mnist.ipynb",
+                                  "06_temperature_batch_size_and_beyond.ipynb"])
+def test_the_notebooks_hidden_solutions_are_correct(name):
+    cells = json.loads((NOTEBOOKS / name).read_text())["cells"]
+    found = [code for c in cells if c["cell_type"] == "markdown" for code in SOLUTION.findall("".join(c["source"]))]
+    if not found:
+        pytest.skip(f"{name} has no exercises yet")
+    for code in found:
+        namespace = {"torch": torch, "F": F, "exercise_06_runs": exercise_06_runs}
+        exec(code, namespace)
+        if "batch_summary" in namespace:
+            assert_verdict(check_06_sweep_spread(namespace["batch_summary"], namespace["beats_512"]), "correct")
+            continue
+        answered = [key for key in ANSWERS if key in namespace]
+        assert len(answered) == 1, f"{name}: a solution should define one of {list(ANSWERS)}"
+        assert_verdict(ANSWERS[answered[0]](namespace[answered[0]]), "correct")
