@@ -24,23 +24,14 @@ import torch.nn.functional as F
 from clhelpers.augment import make_views
 from clhelpers.config import PRESETS, preset
 from clhelpers.device import pick_device, set_seed
-from clhelpers.evaluate import embed
+from clhelpers.evaluate import split_scores
 from clhelpers.flawed import nt_xent_flawed_targets
 from clhelpers.losses import nt_xent
-from clhelpers.metrics import few_label_probe, knn_accuracy
 from clhelpers.models import Encoder
 from clhelpers.sweeps import save_record, summarize_runs
 from clhelpers.train import load_split, train
 
 LOSSES = {"fixed": nt_xent, "flawed": nt_xent_flawed_targets}
-
-
-def scores(encoder: torch.nn.Module, split: tuple, knn_k: int, seed: int) -> dict:
-    """kNN accuracy and the 10-labels-per-class probe (mean over 5 draws) of ``encoder``'s features h."""
-    x_train, y_train, x_test, y_test = split
-    f_train, f_test = embed(encoder, x_train), embed(encoder, x_test)
-    probe = few_label_probe(f_train, y_train.cpu(), f_test, y_test.cpu(), per_class=10, draws=5, seed=seed)
-    return {"knn_acc": knn_accuracy(f_train, y_train.cpu(), f_test, y_test.cpu(), k=knn_k), "probe10": probe["mean"]}
 
 
 @torch.no_grad()
@@ -70,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         split = load_split(cfg, device)
         set_seed(seed)
         untrained = Encoder(cfg.widths, cfg.depth).to(device)
-        runs.append({"kind": "random_init", "seed": seed, **scores(untrained, split, cfg.knn_k, seed)})
+        runs.append({"kind": "random_init", "seed": seed, **split_scores(untrained, split, cfg.knn_k, seed=seed)})
         for kind, fn in LOSSES.items():
             result = train(cfg, progress=not args.quiet, loss=partial(fn, temperature=cfg.temperature))
-            runs.append({"kind": kind, "seed": seed, **scores(result.method.encoder, split, cfg.knn_k, seed),
+            runs.append({"kind": kind, "seed": seed, **split_scores(result.method.encoder, split, cfg.knn_k, seed=seed),
                          "pixel_knn_acc": result.pixel_knn_acc, "final_loss": result.history[-1]["loss"],
                          "positive_cosine": positive_cosine(result.method, split[2][:512].cpu(), cfg.views, seed),
                          "epochs": cfg.epochs, "history": result.history})

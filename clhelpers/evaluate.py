@@ -4,6 +4,8 @@
 * ``evaluate_encoder(encoder, ...)`` loads the dataset's train and test splits and reports kNN
   accuracy, the linear probe (all labels and a few labels per class) on the encoder features h,
   each beside the same measurement on raw pixels.
+* ``split_scores(encoder, split, k)`` scores an encoder on an in-memory split (``train.load_split``): kNN and a
+  10-labels-per-class probe, the two numbers the recorded benchmark scripts compare.
 
 The metrics themselves (tensors in, numbers out) live in ``clhelpers.metrics``.
 """
@@ -46,6 +48,18 @@ def embed(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024, devi
     finally:
         encoder.train(was_training)
     return torch.cat(out)
+
+
+def split_scores(encoder: nn.Module, split: tuple[torch.Tensor, ...], k: int = 20, per_class: int = 10,
+                 draws: int = 5, seed: int = 0) -> dict:
+    """``{"knn_acc", "probe<per_class>"}`` of ``encoder``'s features h on ``split = (x_train, y_train, x_test,
+    y_test)``: kNN accuracy and the few-label probe's mean over ``draws`` label draws (seeded by ``seed``)."""
+    if len(split) != 4:
+        raise ValueError(f"split must be (x_train, y_train, x_test, y_test), got {len(split)} items; use train.load_split(cfg, device)")
+    x_train, y_train, x_test, y_test = split
+    f_train, f_test, y_train, y_test = embed(encoder, x_train), embed(encoder, x_test), y_train.cpu(), y_test.cpu()
+    probe = few_label_probe(f_train, y_train, f_test, y_test, per_class=per_class, draws=draws, seed=seed)
+    return {"knn_acc": knn_accuracy(f_train, y_train, f_test, y_test, k=k), f"probe{per_class}": probe["mean"]}
 
 
 def evaluate_encoder(encoder: nn.Module, dataset: str = "mnist", source: str = "auto", k: int = 20,

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from clhelpers.evaluate import embed, evaluate_encoder
+from clhelpers.evaluate import embed, evaluate_encoder, split_scores
 from clhelpers.models import Encoder
 
 
@@ -49,3 +49,22 @@ def test_evaluate_cli(tmp_path, capsys):
     expected = pixel_knn_accuracy(*load_mnist("train", source="offline"), *load_mnist("test", source="offline"))
     line = next(line for line in out.splitlines() if line.startswith("kNN accuracy"))
     assert line.split()[-1] == f"{expected:.4f}"  # the raw-pixel column is the real baseline
+
+
+def test_split_scores_match_the_metrics_on_the_same_features():
+    from clhelpers.metrics import few_label_probe, knn_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(10).repeat(12)                                          # 12 images per class
+    images = torch.rand(120, 28, 28, generator=g) * 40
+    for i, c in enumerate(labels.tolist()):
+        images[i, 2 * c:2 * c + 3] += 200                                         # a bright band whose row is the class
+    images = images.to(torch.uint8)
+    split = (images[:80], labels[:80], images[80:], labels[80:])
+    flat = [x.flatten(1).float() / 255 for x in (images[:80], images[80:])]     # what nn.Flatten() "encodes"
+    scores = split_scores(torch.nn.Flatten(), split, k=5, per_class=3, draws=2, seed=1)
+    assert scores["knn_acc"] == knn_accuracy(flat[0], split[1], flat[1], split[3], k=5)
+    assert scores["probe3"] == few_label_probe(flat[0], split[1], flat[1], split[3], per_class=3, draws=2, seed=1)["mean"]
+    assert scores["knn_acc"] > 0.5                                                # the classes differ in where the band is
+    with pytest.raises(ValueError, match="load_split"):
+        split_scores(torch.nn.Flatten(), split[:3])
