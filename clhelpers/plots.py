@@ -322,25 +322,26 @@ def losses_apart(histories: Mapping[str, Sequence[Mapping[str, float]]], chance_
 
 def ablation_bars(summary: Mapping[str, Mapping[str, Mapping[str, float]]], metrics: Mapping[str, str],
                   baselines: Sequence[str] = (), title: str = "Ablation") -> Figure:
-    """One panel per metric (``metrics``: key in ``summary`` -> axis label), one horizontal bar per setting:
-    mean with ± sd error bars (``summary[metric][setting] = {"mean", "sd", "n"}``, e.g. from
-    ``sweeps.summarize_runs``). The settings named in ``baselines`` (e.g. "raw pixels") are dashed vertical
-    lines instead of bars, so every bar is read against them."""
+    """One panel per metric (``metrics``: key in ``summary`` -> axis label), one row per setting: its mean as a
+    dot with ± sd error bars (``summary[metric][setting] = {"mean", "sd", "n"}``, e.g. from
+    ``sweeps.summarize_runs``); dots, not bars, since the axis does not start at 0. The settings named in
+    ``baselines`` (e.g. "raw pixels") are dashed vertical lines instead of rows, so every row is read against them."""
     if not metrics or any(m not in summary for m in metrics):
         raise ValueError(f"metrics must name keys of summary ({sorted(summary)}), got {list(metrics)}")
-    fig, axs = _figure(ncols=len(metrics), figsize=(min(10, 4.6 * len(metrics)), 3.6), sharey=True)
+    fig, axs = _figure(ncols=len(metrics), figsize=(min(10, 4.6 * len(metrics)), 3.8), sharey=True)
     for ax, (metric, label) in zip(axs[0], metrics.items()):
         rows = [s for s in summary[metric] if s not in baselines]
         means = [summary[metric][s]["mean"] for s in rows]
-        ax.barh(range(len(rows)), means, xerr=[summary[metric][s]["sd"] for s in rows], color="C0", alpha=0.8, capsize=3)
+        ax.errorbar(means, range(len(rows)), xerr=[summary[metric][s]["sd"] for s in rows], fmt="o", color="C0", capsize=3)
         for i, name in enumerate(b for b in baselines if b in summary[metric]):
             ax.axvline(summary[metric][name]["mean"], color=BASELINE_COLORS[i % len(BASELINE_COLORS)], linestyle="--",
                        lw=1.2, label=f"{name} {summary[metric][name]['mean']:.3f}")
-        values = means + [summary[metric][b]["mean"] for b in baselines if b in summary[metric]]
-        ax.set_xlim(min(values) - 0.05, min(1.0, max(values) + 0.03))
         ax.set_yticks(range(len(rows)), rows, fontsize=SMALL_PT + 1)
-        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
         n = max(summary[metric][s]["n"] for s in rows)
-        _label_axes(ax, f"{label} (mean ± sd, {n} seeds)", "", label, legend_loc="lower left")
+        _label_axes(ax, f"{label} (mean ± sd, {n} seeds)", "", label, legend_loc=None)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=SMALL_PT, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+    axs[0, 0].invert_yaxis()  # the first setting on top (the y axis is shared: invert it once)
     fig.suptitle(title, fontsize=11)
     return fig

@@ -409,15 +409,16 @@ def test_losses_apart_gives_each_loss_its_own_axis_and_draws_the_references():
         plots.losses_apart({"x": [{"epoch": 1}]})
 
 
-def test_ablation_bars_one_bar_per_setting_with_sd_and_baselines_as_lines():
+def test_ablation_bars_one_dot_per_setting_with_sd_and_baselines_as_lines():
     stats = lambda m, s: {"mean": m, "sd": s, "n": 3}
     summary = {"probe10": {"none": stats(0.63, 0.02), "recipe": stats(0.86, 0.01), "raw pixels": stats(0.74, 0.0)},
                "knn_acc": {"none": stats(0.80, 0.01), "recipe": stats(0.89, 0.01), "raw pixels": stats(0.934, 0.0)}}
     fig = plots.ablation_bars(summary, {"probe10": "10-labels probe", "knn_acc": "kNN"}, baselines=["raw pixels"])
     for ax, expected in zip(fig.axes, ([0.63, 0.86], [0.80, 0.89])):
-        assert [p.get_width() for p in ax.patches] == expected                 # bars for the settings only
+        (dots,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        assert list(dots.lines[0].get_xdata()) == expected and dots.has_xerr    # one dot per setting, not the baseline
         assert any(ln.get_linestyle() == "--" for ln in ax.lines)               # the baseline as a line
-        assert ax.get_xlim()[0] < min(expected) and any(isinstance(c, ErrorbarContainer) and c.has_xerr for c in ax.containers)
+        assert ax.get_ylim()[0] > ax.get_ylim()[1]                              # first setting on top
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["none", "recipe"]  # shared by both panels
     assert "raw pixels 0.934" in legend_texts(fig.axes[1])
     with pytest.raises(ValueError, match="metrics must name"):
