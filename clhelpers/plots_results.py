@@ -302,13 +302,18 @@ def plot_collapse(runs: Mapping[str, Mapping], recorded: Mapping[str, Mapping] |
     acc_ax, std_ax = axs[0]
     _kind_panel(acc_ax, kinds, runs, recorded.get("knn_acc", {}), "knn_acc", recorded_name)
     _baselines(acc_ax, baselines)
-    _label_axes(acc_ax, "", "kNN accuracy (test)", "kNN accuracy", legend_loc="lower left")
+    _label_axes(acc_ax, "", "kNN accuracy (test)", "kNN accuracy", legend_loc=None)
     _kind_panel(std_ax, kinds, runs, recorded.get("embedding_std", {}), "embedding_std", recorded_name)
     std_ax.axhline(std_reference, color=BASELINE_COLORS[0], linestyle="--", lw=1.2,
                    label=f"spread: 1/sqrt(d) = {std_reference:.3f}")
     std_ax.axhline(0.0, color=BASELINE_COLORS[1], linestyle=":", lw=1.2, label="collapsed: 0")
     std_ax.set_ylim(-0.01, 1.25 * std_reference)
     _label_axes(std_ax, "", "std of normalized z, per dimension", "Collapse diagnostic (embedding_std of z)",
-                legend_loc="upper right")
+                legend_loc=None)
+    handles: dict = {}  # one legend below both panels (label -> first handle), clear of the points
+    for ax in axs[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=3, fontsize=SMALL_PT)
     fig.suptitle(title or "Avoiding collapse: accuracy and spread of the embeddings", fontsize=11)
     return fig

@@ -117,7 +117,7 @@ def _given_split(data: tuple, cfg: TrainConfig, device: torch.device) -> tuple[t
 def make_method(cfg: TrainConfig, loss: Callable | None = None) -> Method:
     """The configured method around a fresh ``Encoder`` (``loss`` replaces SimCLR's NT-Xent, e.g. a flawed loss)."""
     options = dict(proj_dim=cfg.proj_dim, hidden_dim=cfg.hidden_dim, temperature=cfg.temperature,
-                   momentum=cfg.momentum, queue_size=cfg.queue_size)
+                   momentum=cfg.momentum, queue_size=cfg.queue_size, stop_gradient=cfg.stop_gradient)
     if loss is not None:
         if cfg.method != "simclr":
             raise ValueError(f"a custom loss plugs into method 'simclr' only, not {cfg.method!r}; set method='simclr'")
@@ -313,9 +313,10 @@ def _check_resumable(ckpt: object, cfg: TrainConfig, device: torch.device, path:
         raise ValueError(f"{path} was written on {ckpt['device_type']} but this run uses {device.type}; "
                          "resume on the same kind of device (random streams differ between devices)")
     saved, now = ckpt["config"], cfg.to_dict()
-    diff = [k for k in now if k not in _RESUME_FREE and saved.get(k) != now[k]]
+    default = TrainConfig().to_dict()  # a field the checkpoint lacks is newer than it: it ran with the default
+    diff = [k for k in now if k not in _RESUME_FREE and saved.get(k, default[k]) != now[k]]
     if diff:
-        detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {now[k]!r}" for k in diff)
+        detail = ", ".join(f"{k}: checkpoint {saved.get(k, default[k])!r} vs now {now[k]!r}" for k in diff)
         raise ValueError(f"cannot resume {path} with different settings ({detail}); use the original settings or a new out_dir")
 
 

@@ -187,3 +187,14 @@ def test_the_cuda_preset_code_path_runs_on_the_cpu(tmp_path):
     enc = load_encoder(tmp_path / "encoder.pt")  # the compiled encoder saves as a plain one
     x = torch.rand(3, 1, 28, 28)
     assert torch.allclose(enc(x), result.encoder.eval()(x), atol=1e-4)
+
+
+def test_a_checkpoint_older_than_a_config_field_resumes_with_that_fields_default(tmp_path):
+    from clhelpers.train import CHECKPOINT_FORMAT, _check_resumable
+
+    cfg = preset("cpu-tiny")
+    old = {"format": CHECKPOINT_FORMAT, "device_type": "cpu",
+           "config": {k: v for k, v in cfg.to_dict().items() if k != "stop_gradient"}}  # written before the field existed
+    _check_resumable(old, cfg, torch.device("cpu"), tmp_path / "checkpoint.pt")          # the default: resumes
+    with pytest.raises(ValueError, match="stop_gradient: checkpoint True vs now False"):
+        _check_resumable(old, TrainConfig(**{**cfg.__dict__, "stop_gradient": False}), torch.device("cpu"), tmp_path)

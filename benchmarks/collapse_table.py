@@ -1,0 +1,142 @@
+"""Notebook 07's "avoiding collapse" table over several seeds: methods with and without negatives, same budget.
+
+For every seed, one run of each kind (``KINDS``) with ``clhelpers.train.train`` on the preset (default
+``cpu-sweep``): SimSiam with and without the stop-gradient, BYOL (EMA target), MoCo with momentum 0.99 and
+with momentum 0 (keys from the query encoder itself), and SimCLR. Each run records its kNN accuracy, final
+training loss and the collapse diagnostic ``clhelpers.metrics.embedding_std`` (about 1/sqrt(d) when spread,
+0 when collapsed) of the projections z and of the encoder features h on the first 1,000 test digits (no
+augmentation, eval mode). Baselines on the same split: the untrained network (``random_init``: the kNN
+accuracy of its encoder and the spread of its z, at the initialization the SimSiam run starts from) and raw
+pixels (``pixel_knn_acc`` of every run). Writes a record with machine, command, date, git commit, seeds and
+a ``summary`` (mean, sd, n per kind, for ``knn_acc``, ``embedding_std`` and ``embedding_std_h``)::
+
+    CLHELPERS_OFFLINE=1 python benchmarks/collapse_table.py --seeds 0 1 2 --quiet --out benchmarks/collapse-cpu-2core.json
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from clhelpers.config import PRESETS, TrainConfig, preset
+from clhelpers.data import load_dataset, to_float_images
+from clhelpers.device import pick_device, set_seed
+from clhelpers.evaluate import embed
+from clhelpers.methods import Method
+from clhelpers.metrics import embedding_std
+from clhelpers.sweeps import representation_quality, save_record, summarize_runs
+from clhelpers.train import knn_monitor, load_split, make_method, train
+
+# kind -> the TrainConfig fields that make it (on top of the preset)
+KINDS: dict[str, dict] = {
+    "simsiam": {"method": "simsiam", "stop_gradient": True},
+    "simsiam_no_stopgrad": {"method": "simsiam", "stop_gradient": False},
+    "byol": {"method": "byol", "momentum": 0.99},
+    "moco_m0.99": {"method": "moco", "momentum": 0.99},
+    "moco_m0": {"method": "moco", "momentum": 0.0},
+    "simclr": {"method": "simclr"},
+}
+STD_IMAGES = 1000  # test digits the collapse diagnostic is measured on
+
+
+def config_for(kind: str, base: TrainConfig) -> TrainConfig:
+    """``base`` with the fields of ``KINDS[kind]`` (MoCo: a queue of 4 batches of keys, as in notebook 06)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    extra = {"queue_size": 4 * base.batch_size} if KINDS[kind]["method"] == "moco" else {}
+    return replace(base, out_dir=None, resume=False, **KINDS[kind], **extra)
+
+
+@torch.no_grad()
+def collapse_stats(method: Method, images: torch.Tensor, batch_size: int = 250) -> dict:
+    """``embedding_std`` of z = head(encoder(x)) and of h = encoder(x) on ``images`` in eval mode (BatchNorm's running
+    statistics, as kNN sees the features), of z in training mode (``"embedding_std_batch"``: BatchNorm normalizes
+    with each batch of ``batch_size`` images, as the loss sees z; on a copy, so the running statistics stay), and
+    the 1/sqrt(d) references: ``{"embedding_std", "embedding_std_h", "embedding_std_batch", "std_reference",
+    "std_reference_h"}``."""
+    h = embed(method.encoder, images)
+    z = embed(nn.Sequential(method.encoder, method.head), images)
+    twin = copy.deepcopy(nn.Sequential(method.encoder, method.head)).train()
+    device = next(twin.parameters()).device
+    z_batch = torch.cat([twin(to_float_images(images[i:i + batch_size]).to(device)).float().cpu()
+                         for i in range(0, len(images), batch_size)])
+    return {"embedding_std": embedding_std(z), "embedding_std_h": embedding_std(h),
+            "embedding_std_batch": embedding_std(z_batch), "std_reference": z.shape[1] ** -0.5,
+            "std_reference_h": h.shape[1] ** -0.5}
+
+
+def run_kind(kind: str, base: TrainConfig, progress: bool) -> dict:
+    """One run of ``kind``: the fields ``clhelpers.sweeps.run_one`` records (without the history), plus
+    ``"kind"`` and ``collapse_stats`` (``run_one`` does not hand back the trained method, so train here)."""
+    config = config_for(kind, base)
+    result = train(config, progress=progress)
+    x_test, _ = load_dataset(config.dataset, "test", source=config.data)
+    hist = result.history
+    return {
+        "kind": kind, "preset": config.preset, "method": config.method, "seed": config.seed,
+        "stop_gradient": config.stop_gradient, "momentum": config.momentum, "epochs": config.epochs,
+        "batch_size": config.batch_size, "steps": len(hist) * (result.train_images // config.batch_size),
+        "knn_acc": result.knn_acc, "pixel_knn_acc": result.pixel_knn_acc, "final_loss": hist[-1]["loss"],
+        **collapse_stats(result.method, x_test[:STD_IMAGES]),
+        **representation_quality(result.method, x_test[:STD_IMAGES], config.views, seed=config.seed),
+        "train_s": sum(h["epoch_s"] for h in hist), "device": result.device,
+    }
+
+
+def random_init_row(base: TrainConfig) -> dict:
+    """The untrained baseline: kNN accuracy of the encoder and ``collapse_stats`` of encoder + head (SimSiam's),
+    both at the initialization ``train()`` starts the ``"simsiam"`` run of this seed from."""
+    device = pick_device(base.device)
+    set_seed(base.seed)
+    method = make_method(config_for("simsiam", base)).to(device).eval()
+    split = load_split(base, device)
+    x_test, _ = load_dataset(base.dataset, "test", source=base.data)
+    return {"kind": "random_init", "seed": base.seed, "knn_acc": knn_monitor(method.encoder, *split, k=base.knn_k),
+            **collapse_stats(method, x_test[:STD_IMAGES])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    overrides = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+    runs = []
+    for seed in args.seeds:
+        base = replace(preset(args.preset), seed=seed, out_dir=None, resume=False, **overrides)
+        runs.append(random_init_row(base))
+        for kind in args.kinds:
+            r = run_kind(kind, base, progress=not args.quiet)
+            runs.append(r)
+            print(f"seed {seed} {kind:20s} kNN {r['knn_acc']:.4f}  std(z) {r['embedding_std']:.4f} "
+                  f"(batch {r['embedding_std_batch']:.4f})  "
+                  f"std(h) {r['embedding_std_h']:.4f}  loss {r['final_loss']:.4f}  {r['train_s']:.1f} s",
+                  file=sys.stderr, flush=True)
+    trained = [r for r in runs if r["kind"] != "random_init"]
+    summary = {"knn_acc": summarize_runs(runs, by="kind"),
+               "embedding_std": summarize_runs(runs, by="kind", metric="embedding_std"),
+               "embedding_std_h": summarize_runs(runs, by="kind", metric="embedding_std_h"),
+               "embedding_std_batch": summarize_runs(runs, by="kind", metric="embedding_std_batch"),
+               "pixel_knn_acc": summarize_runs([{**r, "kind": "raw_pixels"} for r in trained], by="kind",
+                                               metric="pixel_knn_acc")["raw_pixels"]}
+    for kind, s in summary["knn_acc"].items():
+        std = summary["embedding_std"].get(kind)
+        print(f"{kind:20s} kNN {s['mean']:.4f} ± {s['sd']:.4f}" +
+              (f"   std(z) {std['mean']:.4f} ± {std['sd']:.4f}" if std else "") + f" (n = {s['n']})")
+    command = "python benchmarks/collapse_table.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    save_record(args.out, runs, command, device=pick_device(overrides.get("device", preset(args.preset).device)),
+                preset=args.preset, summary=summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
