@@ -14,7 +14,6 @@ a ``summary`` (mean, sd, n per kind, for ``knn_acc``, ``embedding_std`` and ``em
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 from dataclasses import replace
@@ -22,13 +21,13 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from clhelpers.config import PRESETS, TrainConfig, preset
+from clhelpers.config import TrainConfig, preset
 from clhelpers.data import load_dataset, to_float_images
 from clhelpers.device import pick_device, set_seed
 from clhelpers.evaluate import embed
 from clhelpers.methods import Method
 from clhelpers.metrics import embedding_std
-from clhelpers.sweeps import representation_quality, save_record, summarize_runs
+from clhelpers.sweeps import recording_args, representation_quality, save_record, summarize_runs
 from clhelpers.train import knn_monitor, load_split, make_method, train
 
 # kind -> the TrainConfig fields that make it (on top of the preset)
@@ -100,16 +99,7 @@ def random_init_row(base: TrainConfig) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
-    p.add_argument("--epochs", type=int, help="override the preset's epochs")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
-    p.add_argument("--quiet", action="store_true")
-    p.add_argument("--out", required=True)
-    args = p.parse_args(argv)
-    overrides = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+    args, overrides = recording_args(__doc__.split("\n\n")[0], KINDS, argv)
     runs = []
     for seed in args.seeds:
         base = replace(preset(args.preset), seed=seed, out_dir=None, resume=False, **overrides)

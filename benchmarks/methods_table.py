@@ -11,17 +11,16 @@ command, date, git commit and seeds (``clhelpers.sweeps.save_record``)::
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 
 import torch
 
-from clhelpers.config import PRESETS, preset
+from clhelpers.config import preset
 from clhelpers.device import pick_device, set_seed
 from clhelpers.losses import pair_in_batch, triplet_in_batch
 from clhelpers.models import Encoder
-from clhelpers.sweeps import run_one, save_record, summarize_runs
+from clhelpers.sweeps import recording_args, run_one, save_record, summarize_runs
 from clhelpers.train import knn_monitor, load_split
 
 KINDS = ("nt_xent", "pair", "triplet", "moco", "supcon")
@@ -50,16 +49,7 @@ def random_init_knn(base) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
-    p.add_argument("--epochs", type=int, help="override the preset's epochs")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
-    p.add_argument("--quiet", action="store_true")
-    p.add_argument("--out", required=True)
-    args = p.parse_args(argv)
-    overrides = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+    args, overrides = recording_args(__doc__.split("\n\n")[0], KINDS, argv)
     runs = []
     for seed in args.seeds:
         base = replace(preset(args.preset), seed=seed, out_dir=None, resume=False, **overrides)

@@ -162,6 +162,22 @@ def summarize_runs(runs: Sequence[dict], by: str, metric: str = "knn_acc", sweep
             for k, v in groups.items()}
 
 
+def recording_args(description: str, kinds: Sequence[str], argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
+    """Parse the flags the recording scripts in ``benchmarks/`` share: ``--preset`` (default cpu-sweep),
+    ``--seeds`` (0 1 2), ``--kinds`` (a subset of ``kinds``), ``--epochs``, ``--device``, ``--quiet``, ``--out``
+    (required). Returns the arguments and the ``TrainConfig`` overrides they give (``epochs``, ``device``)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--kinds", nargs="+", default=list(kinds), choices=list(kinds))
+    p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--out", required=True, help="write the record (JSON) here")
+    args = p.parse_args(argv)
+    return args, {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``python -m clhelpers sweep``."""
     parser.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS), help="base settings (default cpu-sweep)")

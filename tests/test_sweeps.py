@@ -89,3 +89,13 @@ def test_summarize_runs_mean_and_sample_sd_per_setting():
         summarize_runs(runs, by="kind")
     with pytest.raises(ValueError, match="no runs with sweep = 'batch'"):
         summarize_runs(runs, by="temperature", sweep="batch")
+
+
+def test_recording_args_share_the_flags_and_give_the_overrides():
+    from clhelpers.sweeps import recording_args
+
+    args, overrides = recording_args("d", ["a", "b"], ["--out", "x.json", "--kinds", "b", "--epochs", "2"])
+    assert (args.preset, args.seeds, args.kinds, args.out, args.quiet) == ("cpu-sweep", [0, 1, 2], ["b"], "x.json", False)
+    assert overrides == {"epochs": 2}
+    with pytest.raises(SystemExit):
+        recording_args("d", ["a"], ["--out", "x.json", "--kinds", "c"])   # not one of the kinds

@@ -63,6 +63,17 @@ def dialogs(page) -> list[str]:
     return [t.strip() for t in page.locator(".jp-Dialog").all_inner_texts()]
 
 
+def finish(page, box, page_errors: list, screenshot: str) -> None:
+    """Screenshot the page with ``box`` in view into ``artifacts/screenshot``; then no cell shows an error,
+    no dialog is open and the page raised no uncaught JavaScript error."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / screenshot))
+    assert page.evaluate(ERRORS_JS) == []
+    assert dialogs(page) == [], f"unexpected dialog: {dialogs(page)}"
+    assert page_errors == [], f"uncaught JavaScript errors: {page_errors}"
+
+
 def entropy_of(output) -> float:
     text = output.text_content() or ""  # textContent: also works while JupyterLab has the cell off-screen
     found = ENTROPY.findall(text)
@@ -140,12 +151,7 @@ def test_notebook_01_runs_and_temperature_slider_drives_entropy(page, lab):
     assert coldest < colder, f"dragging to the smallest temperature should give the lowest entropy: {coldest} vs {colder}"
 
     print(f"entropy (nats): start {start}, colder {colder}, warmer {warmer}, dragged to the left end {coldest}")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    box.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "01_temperature_slider.png"))
-    assert page.evaluate(ERRORS_JS) == []
-    assert dialogs(page) == [], f"unexpected dialog: {dialogs(page)}"
-    assert page_errors == [], f"uncaught JavaScript errors: {page_errors}"
+    finish(page, box, page_errors, "01_temperature_slider.png")
 
 
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 import time
 
-from .conftest import ARTIFACTS
-from .test_notebooks_in_browser import ALL_RUN_JS, ERRORS_JS, dialogs, open_notebook
+from .test_notebooks_in_browser import ALL_RUN_JS, ERRORS_JS, finish, open_notebook
 
 NB02 = "02_deriving_nt_xent.ipynb"
 LINE = re.compile(r"t = (?P<t>[\d.]+) \| negatives (?P<neg>on|off) \| step (?P<step>\d+) \| alignment = [-\d.]+ \| "
@@ -79,9 +78,4 @@ def test_playground_slider_step_and_negatives_toggle(page, lab):
     assert collapsed["std"] < 0.05 < 0.7 < stepped["std"], f"no collapse without negatives: {stepped} -> {collapsed}"
 
     print(f"playground: start {start}, t dragged {warm}, stepped {stepped}, negatives off {collapsed}")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    box.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "02_playground.png"))
-    assert page.evaluate(ERRORS_JS) == []
-    assert dialogs(page) == [], f"unexpected dialog: {dialogs(page)}"
-    assert page_errors == [], f"uncaught JavaScript errors: {page_errors}"
+    finish(page, box, page_errors, "02_playground.png")
