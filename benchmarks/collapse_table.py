@@ -27,7 +27,7 @@ from clhelpers.device import pick_device, set_seed
 from clhelpers.evaluate import embed
 from clhelpers.methods import Method
 from clhelpers.metrics import embedding_std
-from clhelpers.sweeps import recording_args, representation_quality, save_record, summarize_runs
+from clhelpers.sweeps import recording_args, representation_quality, save_script_record, summarize_runs
 from clhelpers.train import knn_monitor, load_split, make_method, train
 
 # kind -> the TrainConfig fields that make it (on top of the preset)
@@ -122,9 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         std = summary["embedding_std"].get(kind)
         print(f"{kind:20s} kNN {s['mean']:.4f} ± {s['sd']:.4f}" +
               (f"   std(z) {std['mean']:.4f} ± {std['sd']:.4f}" if std else "") + f" (n = {s['n']})")
-    command = "python benchmarks/collapse_table.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    save_record(args.out, runs, command, device=pick_device(overrides.get("device", preset(args.preset).device)),
-                preset=args.preset, summary=summary)
+    save_script_record("collapse_table.py", args, overrides, runs, argv, summary=summary)
     return 0
 
 

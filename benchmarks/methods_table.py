@@ -20,7 +20,7 @@ from clhelpers.config import preset
 from clhelpers.device import pick_device, set_seed
 from clhelpers.losses import pair_in_batch, triplet_in_batch
 from clhelpers.models import Encoder
-from clhelpers.sweeps import recording_args, run_one, save_record, summarize_runs
+from clhelpers.sweeps import recording_args, run_one, save_script_record, summarize_runs
 from clhelpers.train import knn_monitor, load_split
 
 KINDS = ("nt_xent", "pair", "triplet", "moco", "supcon")
@@ -60,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize_runs(runs, by="kind")
     for kind, s in summary.items():
         print(f"{kind:12s} kNN {s['mean']:.4f} ± {s['sd']:.4f} (n = {s['n']})")
-    command = "python benchmarks/methods_table.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    save_record(args.out, runs, command, device=pick_device(overrides.get("device", preset(args.preset).device)),
-                preset=args.preset, summary=summary)
+    save_script_record("methods_table.py", args, overrides, runs, argv, summary=summary)
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -176,6 +177,15 @@ def recording_args(description: str, kinds: Sequence[str], argv: list[str] | Non
     p.add_argument("--out", required=True, help="write the record (JSON) here")
     args = p.parse_args(argv)
     return args, {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+
+
+def save_script_record(script: str, args: argparse.Namespace, overrides: dict, runs: list[dict],
+                       argv: list[str] | None = None, **extra) -> Path:
+    """``save_record`` for a recording script run with ``recording_args``: the command as typed
+    (``python benchmarks/<script> <flags>``), the device the preset and flags chose, the preset, and ``extra``."""
+    command = f"python benchmarks/{script} " + shlex.join(sys.argv[1:] if argv is None else argv)
+    device = pick_device(overrides.get("device", preset(args.preset).device))
+    return save_record(args.out, runs, command, device=device, preset=args.preset, **extra)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -99,3 +99,14 @@ def test_recording_args_share_the_flags_and_give_the_overrides():
     assert overrides == {"epochs": 2}
     with pytest.raises(SystemExit):
         recording_args("d", ["a"], ["--out", "x.json", "--kinds", "c"])   # not one of the kinds
+
+
+def test_save_script_record_writes_the_command_as_typed(tmp_path):
+    from clhelpers.sweeps import recording_args, save_script_record
+
+    argv = ["--out", str(tmp_path / "r.json"), "--kinds", "a b", "--device", "cpu"]
+    args, overrides = recording_args("d", ["a b", "c"], argv)
+    path = save_script_record("x.py", args, overrides, [{"seed": 0, "knn_acc": 0.9}], argv, summary={"n": 1})
+    record = json.loads(path.read_text())
+    assert record["command"] == f"python benchmarks/x.py --out {tmp_path / 'r.json'} --kinds 'a b' --device cpu"
+    assert (record["preset"], record["summary"], record["seeds"], record["machine"]["device"]) == ("cpu-sweep", {"n": 1}, [0], "cpu")
