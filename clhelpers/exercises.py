@@ -83,6 +83,16 @@ def _raised(err: Exception) -> str:
     return f"it raised {type(err).__name__}" + (f": {str(err).splitlines()[0][:120]}" if str(err) else "")
 
 
+def _call_answer(fn: Callable, exercise: str, what: str, where: str, hint: str, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, or the verdict: "not attempted" (fill in ``what``) or "wrong" (it raised, ``where``)."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        return _not_attempted(exercise, what)
+    except Exception as err:
+        return _wrong(exercise, f"{where} {_raised(err)}.", hint)
+
+
 # =========================================================================== notebook 01
 EX_01_P, EX_01_TAU = "Exercise 01.1 · p(positive)", "Exercise 01.2 · the temperature for p = 1/2"
 _ROW = (0.8, 0.6, 0.3, 0.1, -0.1, -0.3, -0.5, -0.7)
@@ -116,12 +126,10 @@ def check_01_p_positive(fn: Callable | None) -> Verdict:
     hint = "p = exp(s[0] / t) / sum_j exp(s[j] / t); torch.softmax(s / t, dim=0)[0] does it in one line"
     for row, t in P_POSITIVE_CASES:
         s = torch.tensor(row, dtype=torch.float64)
-        try:
-            out = fn(s.clone(), t)
-        except NotImplementedError:
-            return _not_attempted(EX_01_P, "the body of p_positive")
-        except Exception as err:
-            return _wrong(EX_01_P, f"for similarities {list(row)} at t = {t} {_raised(err)}.", hint)
+        out = _call_answer(fn, EX_01_P, "the body of p_positive", f"for similarities {list(row)} at t = {t}", hint,
+                           s.clone(), t)
+        if isinstance(out, Verdict):
+            return out
         if isinstance(out, torch.Tensor) and out.numel() == len(row):
             return _wrong(EX_01_P, f"it returned {len(row)} numbers, the whole softmax.",
                           "return only the positive's probability, the entry at index 0")
@@ -213,13 +221,10 @@ def _first_call(fn: Callable) -> Verdict | None:
     if not callable(fn):
         return _wrong(EX_02_LOSS, f"my_nt_xent should be a function, got {type(fn).__name__}.",
                       "define it with def my_nt_xent(z1, z2, temperature=0.5): ...")
-    try:
-        out = fn(*_batch(0), 0.5)
-    except NotImplementedError:
-        return _not_attempted(EX_02_LOSS, "the body of my_nt_xent")
-    except Exception as err:
-        return _wrong(EX_02_LOSS, f"on a batch of 8 pairs {_raised(err)}.",
-                      "z1 and z2 are (N, D); return one number, e.g. F.cross_entropy(logits, targets)")
+    out = _call_answer(fn, EX_02_LOSS, "the body of my_nt_xent", "on a batch of 8 pairs",
+                       "z1 and z2 are (N, D); return one number, e.g. F.cross_entropy(logits, targets)", *_batch(0), 0.5)
+    if isinstance(out, Verdict):
+        return out
     if not isinstance(out, torch.Tensor) or out.dim() != 0:
         got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
         return _wrong(EX_02_LOSS, f"it returned {got}, not a scalar tensor.",
@@ -313,12 +318,10 @@ def _estimated_angles(views: torch.Tensor, image: torch.Tensor) -> tuple[torch.T
 
 def _views_or_verdict(fn: Callable, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | Verdict:
     hint = "keep the signature my_rotation_views(images, generator=None, max_degrees=30.0) -> (view1, view2)"
-    try:
-        out = fn(batch, generator=torch.Generator().manual_seed(0))
-    except NotImplementedError:
-        return _not_attempted(EX_04_VIEWS, "the body of my_rotation_views")
-    except Exception as err:
-        return _wrong(EX_04_VIEWS, f"on 8 copies of one image {_raised(err)}.", hint)
+    out = _call_answer(fn, EX_04_VIEWS, "the body of my_rotation_views", "on 8 copies of one image", hint,
+                       batch, generator=torch.Generator().manual_seed(0))
+    if isinstance(out, Verdict):
+        return out
     shape = (len(batch), 1, *batch.shape[-2:])
     if not (isinstance(out, (tuple, list)) and len(out) == 2
             and all(isinstance(v, torch.Tensor) and v.shape == shape for v in out)):

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .checks import CHECKS, check_contrastive_loss
-from .exercises import Verdict, _collapse_bug, _mismatch, _not_attempted, _number, _raised, _unanswered, _wrong
+from .exercises import Verdict, _call_answer, _collapse_bug, _mismatch, _not_attempted, _number, _unanswered, _wrong
 from .lint import DIAGNOSES
 from .metrics import few_label_probe, knn_accuracy, linear_probe_accuracy
 
@@ -99,12 +99,11 @@ def check_03_fixed_loss(fn: Callable | None) -> Verdict:
         return _wrong(EX_03_FIX, f"my_fixed_loss should be a function, got {type(fn).__name__}.",
                       "define it with def my_fixed_loss(z1, z2, temperature=0.5): ...")
     g = torch.Generator().manual_seed(0)
-    try:
-        out = fn(torch.randn(8, 16, generator=g), torch.randn(8, 16, generator=g), 0.5)
-    except NotImplementedError:
-        return _not_attempted(EX_03_FIX, "the body of my_fixed_loss")
-    except Exception as err:
-        return _wrong(EX_03_FIX, f"on a batch of 8 pairs {_raised(err)}.", "z1 and z2 are (N, D); return one number")
+    out = _call_answer(fn, EX_03_FIX, "the body of my_fixed_loss", "on a batch of 8 pairs",
+                       "z1 and z2 are (N, D); return one number", torch.randn(8, 16, generator=g),
+                       torch.randn(8, 16, generator=g), 0.5)
+    if isinstance(out, Verdict):
+        return out
     if not isinstance(out, torch.Tensor) or out.dim() != 0:
         return _wrong(EX_03_FIX, "it should return a scalar tensor (0-dim).", "average the per-anchor losses: .mean()")
     report = check_contrastive_loss(fn, name="my_fixed_loss")
@@ -142,12 +141,9 @@ def exercise_05_features(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, tor
 
 
 def _call_accuracy(fn: Callable, exercise: str, what: str, *args: Any, **kwargs: Any) -> float | Verdict:
-    try:
-        out = fn(*args, **kwargs)
-    except NotImplementedError:
-        return _not_attempted(exercise, what)
-    except Exception as err:
-        return _wrong(exercise, f"on the exercise's features {_raised(err)}.", "keep the signature of the stub")
+    out = _call_answer(fn, exercise, what, "on the exercise's features", "keep the signature of the stub", *args, **kwargs)
+    if isinstance(out, Verdict):
+        return out
     got = _number(out)
     return _wrong(exercise, f"it returned {type(out).__name__}, not one accuracy.",
                   "return one number in [0, 1]") if got is None else got
@@ -358,12 +354,9 @@ def _hard_bug(s: torch.Tensor, t: float, got: float) -> tuple[str, str] | None:
 
 def _call_on_row(fn: Callable, s: torch.Tensor, t: float, hint: str) -> float | Verdict:
     """``fn(s, t)`` as one number, or the verdict when it is unfinished, raises or returns something else."""
-    try:
-        out = fn(s.clone(), t)
-    except NotImplementedError:
-        return _not_attempted(EX_06_HARD, "the body of hardest_share")
-    except Exception as err:
-        return _wrong(EX_06_HARD, f"for t = {t} {_raised(err)}.", hint)
+    out = _call_answer(fn, EX_06_HARD, "the body of hardest_share", f"for t = {t}", hint, s.clone(), t)
+    if isinstance(out, Verdict):
+        return out
     got = _number(out)
     return _wrong(EX_06_HARD, f"it returned {type(out).__name__}, not one number.", hint) if got is None else got
 
