@@ -4,8 +4,9 @@ Every setting trains the same preset (default ``cpu-sweep``: 4,000 digits, small
 other views and is scored on the 1,000 held-out digits by kNN and by a 10-labels-per-class linear probe
 (mean of 5 label draws), the number where short runs separate best. The settings (``SETTINGS``): no
 augmentation, crops only, the ``cpu`` recipe's views (``clhelpers.config.CPU_VIEWS``), the recipe with
-random erasing added, the recipe at twice its strength, and the recipe with one part left out at a time
-(crop, rotation, shear, shift, noise). The untrained encoder and raw pixels are scored on the same split.
+random erasing added, the recipe at twice its strength, the recipe with one part left out at a time
+(crop, rotation, shear, shift, noise), and the recipe's views made batch-wide (``TrainConfig.batchwide_views``:
+one crop/rotation/shear/shift per view for the whole batch, the bug notebook 04 shows). The untrained encoder and raw pixels are scored on the same split.
 Writes a record with machine, command, date, git commit and seeds (``clhelpers.sweeps.save_record``), after
 every seed, so an interrupted run keeps what it finished::
 
@@ -40,7 +41,9 @@ SETTINGS: dict[str, ViewParams] = {
     "recipe - shear": replace(CPU_VIEWS, shear=0.0),
     "recipe - shift": replace(CPU_VIEWS, translate=0.0),
     "recipe - noise": replace(CPU_VIEWS, noise_std=0.0),
+    "recipe, batch-wide": CPU_VIEWS,  # the recipe's views, one geometry per view for the whole batch (noise per image)
 }
+BATCH_WIDE = {"recipe, batch-wide"}  # settings trained with TrainConfig.batchwide_views (notebook 04's bug, measured)
 
 
 def baselines(cfg, split: tuple, seed: int) -> list[dict]:
@@ -70,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         split = load_split(cfg, device)
         runs += baselines(cfg, split, seed)
         for name in args.settings:
-            result = train(replace(cfg, views=SETTINGS[name]), progress=not args.quiet)
-            runs.append({"setting": name, "seed": seed, "views": SETTINGS[name].as_dict(),
+            result = train(replace(cfg, views=SETTINGS[name], batchwide_views=name in BATCH_WIDE), progress=not args.quiet)
+            runs.append({"setting": name, "seed": seed, "views": SETTINGS[name].as_dict(), "batchwide_views": name in BATCH_WIDE,
                          **split_scores(result.method.encoder, split, cfg.knn_k, seed=seed),
                          "train_s": sum(h["epoch_s"] for h in result.history)})
             print(f"seed {seed} {name:24s} kNN {runs[-1]['knn_acc']:.4f} probe10 {runs[-1]['probe10']:.4f}",

@@ -2,13 +2,16 @@
 
 For every seed, one run of each kind (``KINDS``) with ``clhelpers.train.train`` on the preset (default
 ``cpu-sweep``): SimSiam with and without the stop-gradient, BYOL (EMA target), MoCo with momentum 0.99 and
-with momentum 0 (keys from the query encoder itself), and SimCLR. Each run records its kNN accuracy, final
-training loss and the collapse diagnostic ``clhelpers.metrics.embedding_std`` (about 1/sqrt(d) when spread,
+with momentum 0 (keys from the query encoder itself) and 0.999, and SimCLR; the SimSiam pair again at 30 epochs
+(how far the collapse goes), and queue vs batch at about 120 optimizer steps (SimCLR at batch 128 and 1024,
+MoCo at batch 128 with 256 and 2,048 queued keys). A kind's own ``epochs`` wins over ``--epochs``. Each run
+records its kNN accuracy, final training loss and the collapse diagnostic ``clhelpers.metrics.embedding_std`` (about 1/sqrt(d) when spread,
 0 when collapsed) of the projections z and of the encoder features h on the first 1,000 test digits (no
 augmentation, eval mode). Baselines on the same split: the untrained network (``random_init``: the kNN
 accuracy of its encoder and the spread of its z, at the initialization the SimSiam run starts from) and raw
 pixels (``pixel_knn_acc`` of every run). Writes a record with machine, command, date, git commit, seeds and
-a ``summary`` (mean, sd, n per kind, for ``knn_acc``, ``embedding_std`` and ``embedding_std_h``)::
+a ``summary`` (mean, sd, n per kind, for ``knn_acc``, ``embedding_std`` and ``embedding_std_h``), after every
+seed, so an interrupted run keeps the seeds it finished (``"finished": false`` until the last)::
 
     CLHELPERS_OFFLINE=1 python benchmarks/collapse_table.py --seeds 0 1 2 --quiet --out benchmarks/collapse-cpu-2core.json
 """
@@ -38,16 +41,27 @@ KINDS: dict[str, dict] = {
     "moco_m0.99": {"method": "moco", "momentum": 0.99},
     "moco_m0": {"method": "moco", "momentum": 0.0},
     "simclr": {"method": "simclr"},
+    "moco_m0.999": {"method": "moco", "momentum": 0.999},
+    # the SimSiam pair trained 6x longer: does the spread without stop-gradient keep falling towards 0?
+    "simsiam_30ep": {"method": "simsiam", "stop_gradient": True, "epochs": 30},
+    "simsiam_no_stopgrad_30ep": {"method": "simsiam", "stop_gradient": False, "epochs": 30},
+    # queue vs batch at about the same number of optimizer steps (~120): MoCo's 2,048 queued keys at batch 128
+    # against SimCLR's 2,046 in-batch negatives at batch 1024 (and the small versions of both)
+    "simclr_b128": {"method": "simclr", "batch_size": 128, "epochs": 4},
+    "moco_b128_q256": {"method": "moco", "momentum": 0.99, "batch_size": 128, "queue_size": 256, "epochs": 4},
+    "moco_b128_q2048": {"method": "moco", "momentum": 0.99, "batch_size": 128, "queue_size": 2048, "epochs": 4},
+    "simclr_b1024": {"method": "simclr", "batch_size": 1024, "epochs": 40},
 }
 STD_IMAGES = 1000  # test digits the collapse diagnostic is measured on
 
 
 def config_for(kind: str, base: TrainConfig) -> TrainConfig:
-    """``base`` with the fields of ``KINDS[kind]`` (MoCo: a queue of 4 batches of keys, as in notebook 06)."""
+    """``base`` with the fields of ``KINDS[kind]`` (MoCo: a queue of 4 batches of keys, as in notebook 06, unless the
+    kind sets its own)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     extra = {"queue_size": 4 * base.batch_size} if KINDS[kind]["method"] == "moco" else {}
-    return replace(base, out_dir=None, resume=False, **KINDS[kind], **extra)
+    return replace(base, out_dir=None, resume=False, **{**extra, **KINDS[kind]})
 
 
 @torch.no_grad()
@@ -98,9 +112,18 @@ def random_init_row(base: TrainConfig) -> dict:
             **collapse_stats(method, x_test[:STD_IMAGES])}
 
 
+def summarize(runs: list[dict]) -> dict:
+    """mean, sd, n per kind of kNN accuracy and of the three spreads, and of the raw-pixel kNN over all runs."""
+    trained = [r for r in runs if r["kind"] != "random_init"]
+    return {"knn_acc": summarize_runs(runs, by="kind"),
+            **{m: summarize_runs(runs, by="kind", metric=m) for m in ("embedding_std", "embedding_std_h", "embedding_std_batch")},
+            "pixel_knn_acc": summarize_runs([{**r, "kind": "raw_pixels"} for r in trained], by="kind",
+                                            metric="pixel_knn_acc")["raw_pixels"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     args, overrides = recording_args(__doc__.split("\n\n")[0], KINDS, argv)
-    runs = []
+    runs: list[dict] = []
     for seed in args.seeds:
         base = replace(preset(args.preset), seed=seed, out_dir=None, resume=False, **overrides)
         runs.append(random_init_row(base))
@@ -111,18 +134,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"(batch {r['embedding_std_batch']:.4f})  "
                   f"std(h) {r['embedding_std_h']:.4f}  loss {r['final_loss']:.4f}  {r['train_s']:.1f} s",
                   file=sys.stderr, flush=True)
-    trained = [r for r in runs if r["kind"] != "random_init"]
-    summary = {"knn_acc": summarize_runs(runs, by="kind"),
-               "embedding_std": summarize_runs(runs, by="kind", metric="embedding_std"),
-               "embedding_std_h": summarize_runs(runs, by="kind", metric="embedding_std_h"),
-               "embedding_std_batch": summarize_runs(runs, by="kind", metric="embedding_std_batch"),
-               "pixel_knn_acc": summarize_runs([{**r, "kind": "raw_pixels"} for r in trained], by="kind",
-                                               metric="pixel_knn_acc")["raw_pixels"]}
+        summary = summarize(runs)
+        save_script_record("collapse_table.py", args, overrides, runs, argv, summary=summary,
+                           finished=seed == args.seeds[-1])
     for kind, s in summary["knn_acc"].items():
         std = summary["embedding_std"].get(kind)
         print(f"{kind:20s} kNN {s['mean']:.4f} ± {s['sd']:.4f}" +
               (f"   std(z) {std['mean']:.4f} ± {std['sd']:.4f}" if std else "") + f" (n = {s['n']})")
-    save_script_record("collapse_table.py", args, overrides, runs, argv, summary=summary)
     return 0
 
 

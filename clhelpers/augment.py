@@ -244,18 +244,20 @@ def _erase(x: torch.Tensor, p: ViewParams, generator: torch.Generator | None) ->
 
 
 def random_affine(images: torch.Tensor, params: ViewParams | None = None,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+                  generator: torch.Generator | None = None, shared: bool = False) -> torch.Tensor:
     """One random view of every image, each with its own parameters: float32 (B, C, H, W) in [0, 1].
 
     ``images``: uint8 (0..255) or float (0..1), (B, H, W) or (B, C, H, W), on any device; the
     result is on the same device. Crop/rotation/shear/shift via one ``affine_grid`` + ``grid_sample``,
-    then optional noise and random erasing.
+    then optional noise and random erasing. ``shared=True`` draws ONE crop/rotation/shear/shift for
+    the whole batch (noise and erasing stay per image): the batch-wide bug of ``batchwide_views`` in
+    our own pipeline, so that training can measure what it costs.
     """
     p = _check_params(params)
     x = to_unit_float(images)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    theta = affine_matrices(x.shape[0], p, generator, device=x.device)
+    theta = affine_matrices(1 if shared else x.shape[0], p, generator, device=x.device).expand(x.shape[0], 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     views = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     views = views.clamp_(0.0, 1.0)  # bilinear weights are convex; this only removes float rounding
@@ -267,14 +269,17 @@ def random_affine(images: torch.Tensor, params: ViewParams | None = None,
 
 
 def make_views(images: torch.Tensor, params: ViewParams | None = None,
-               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               generator: torch.Generator | None = None, shared: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Two independent random views ``(view1, view2)`` of every image, float32 (B, C, H, W) in [0, 1].
 
     Every image gets its own random parameters for each view; both views of the whole batch are
     made in one batched pass (the batch is stacked twice). Same device as ``images``; pass a seeded
     ``torch.Generator`` for reproducible views. Accepts what ``random_affine`` accepts.
+    ``shared=True`` is the batch-wide bug (one geometry per view for the whole batch), for measuring it.
     """
     x = to_unit_float(images)
+    if shared:
+        return random_affine(x, params, generator, shared=True), random_affine(x, params, generator, shared=True)
     both = random_affine(torch.cat([x, x]), params, generator)
     return both[: x.shape[0]], both[x.shape[0]:]
 

@@ -65,6 +65,8 @@ class TrainConfig:
     momentum: float = _opt(0.99, "moco: EMA momentum of the key encoder (0 = keys from the query encoder)")
     queue_size: int = _opt(4096, "moco: number of past keys kept as negatives")
     stop_gradient: bool = _opt(True, "simsiam: stop the gradient into the target branch (off = the collapse demo)")
+    batchwide_views: bool = _opt(False, "one crop/rotation/shear/shift per view for the whole batch: the batch-wide "
+                                        "bug of notebook 04, on purpose, to measure its cost")
     views: ViewParams = _opt(ViewParams, "augmentation strengths (clhelpers.augment.ViewParams)", cli=False)
     train_size: int | None = _opt(None, "train on a fixed random subset of this many images")
     test_size: int | None = _opt(None, "evaluate on the first this-many test images")
@@ -101,6 +103,7 @@ class TrainConfig:
         _need(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         _need(isinstance(self.stop_gradient, bool),
               f"stop_gradient must be True or False (False: the SimSiam collapse demo), got {self.stop_gradient!r}")
+        _need(isinstance(self.batchwide_views, bool), f"batchwide_views must be True or False, got {self.batchwide_views!r}")
         _need(0 <= self.momentum <= 1, f"momentum must be in [0, 1] (0.99 to 0.999 is typical), got {self.momentum}")
         _need(len(self.widths) == 3 and min(self.widths) >= 1, f"widths must be three positive ints, got {self.widths}")
         _need(isinstance(self.views, ViewParams), f"views must be a clhelpers.augment.ViewParams, got {type(self.views).__name__}")

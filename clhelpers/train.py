@@ -249,7 +249,7 @@ def train(config: TrainConfig, progress: bool = True, on_epoch_end: Callable[[di
             perm, loss_sum, t0 = torch.randperm(len(x_train), generator=run.perm_gen).to(device), 0.0, time.perf_counter()
             for step in range(steps):
                 idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                v1, v2 = (v.contiguous(memory_format=fmt) for v in make_views(x_train[idx], cfg.views, generator=run.view_gen))
+                v1, v2 = (v.contiguous(memory_format=fmt) for v in make_views(x_train[idx], cfg.views, run.view_gen, cfg.batchwide_views))
                 with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=run.amp):
                     step_loss = method(v1, v2, y_train[idx])
                 optimizer.zero_grad(set_to_none=True)

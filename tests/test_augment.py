@@ -256,3 +256,26 @@ def test_augment_draws_no_pictures():
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not any(name.startswith("matplotlib") for name in imported), imported
     assert not hasattr(augment, "plot_views") and not hasattr(augment, "preview_views")
+
+
+def test_shared_views_give_every_image_one_geometry_and_independent_views_do_not():
+    """make_views(shared=True), the batch-wide bug in our pipeline: the same digit 6 times gets one view-1 image and
+    one view-2 image (the views still differ from each other); without it, 6 different views."""
+    from clhelpers.augment import ViewParams, make_views
+
+    digit = torch.zeros(1, 28, 28, dtype=torch.uint8)
+    digit[0, 6:22, 12:16] = 255
+    same = digit.repeat(6, 1, 1)
+    params = ViewParams(crop_scale=(0.5, 1.0), rotation=30.0, shear=10.0, translate=0.1, noise_std=0.0, erase_prob=0.0)
+    s1, s2 = make_views(same, params, torch.Generator().manual_seed(0), shared=True)
+    assert torch.allclose(s1, s1[:1].expand_as(s1)) and torch.allclose(s2, s2[:1].expand_as(s2))
+    assert not torch.allclose(s1[0], s2[0]), "view 1 and view 2 still get different geometry"
+    p1, _ = make_views(same, params, torch.Generator().manual_seed(0))
+    assert len({tuple(v.flatten().tolist()) for v in p1}) == 6
+
+
+def test_batchwide_views_setting_must_be_a_bool():
+    from clhelpers.config import TrainConfig
+
+    with pytest.raises(ValueError, match="batchwide_views must be True or False"):
+        TrainConfig(batchwide_views="yes")

@@ -198,3 +198,21 @@ def test_a_checkpoint_older_than_a_config_field_resumes_with_that_fields_default
     _check_resumable(old, cfg, torch.device("cpu"), tmp_path / "checkpoint.pt")          # the default: resumes
     with pytest.raises(ValueError, match="stop_gradient: checkpoint True vs now False"):
         _check_resumable(old, TrainConfig(**{**cfg.__dict__, "stop_gradient": False}), torch.device("cpu"), tmp_path)
+
+
+def test_batchwide_views_setting_makes_every_training_batch_share_one_geometry(monkeypatch):
+    """TrainConfig.batchwide_views=True trains on shared-geometry views (make_views(shared=True)), False on per-image."""
+    import clhelpers.train as train_module
+    from clhelpers.augment import make_views
+
+    seen = []
+
+    def spy(images, params, generator, shared=False):
+        seen.append(shared)
+        return make_views(images, params, generator, shared)
+
+    monkeypatch.setattr(train_module, "make_views", spy)
+    for flag in (True, False):
+        seen.clear()
+        train(tiny(epochs=1, train_size=128, batchwide_views=flag), progress=False)
+        assert seen and all(s is flag for s in seen)
