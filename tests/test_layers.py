@@ -11,7 +11,8 @@ LAYERS = {
     "similarity": 0, "losses": 0, "flawed": 0, "metrics": 0, "checks": 0, "playground": 0,  # Math
     "data": 1, "augment": 1, "models": 1, "methods": 1, "method_parts": 1, "device": 1,  # Data and Model
     "config": 2, "train": 2, "evaluate": 2, "sweeps": 2, "bench": 2, "lint": 2, "__main__": 2,  # Engine and CLI
-    "plots": 3, "plots_results": 3, "widgets": 3, "exercises": 3, "exercises_results": 3, "widgets_playground": 3,  # Show
+    "plots": 3, "plots_results": 3, "widgets": 3, "exercises": 3, "exercises_results": 3, "exercises_collapse": 3,
+    "widgets_playground": 3,  # Show
 }
 LAYER_NAMES = {0: "Math", 1: "Data/Model", 2: "Engine", 3: "Show"}
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
