@@ -116,4 +116,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for name in report.failed_checks:
         bug, fix = DIAGNOSES[name]
         print(f"\n{name} failed. Likely bug: {bug}.\n  Fix: {fix}.")
+    if convention == "labels" and not report.passed and _zero_on_random_batch(CONVENTIONS[convention](fn)):
+        print("\nThe loss is exactly 0 on a random batch: it found no positive pairs. The check gives both views of "
+              "image i the label i (labels = arange(N).repeat(2)); if it was called that way, the loss ignores or "
+              "replaces the labels. In your training code, give the two views of an image the same label.")
     return 0 if report.passed else 1
+
+
+def _zero_on_random_batch(loss: Callable) -> bool:
+    z1, z2 = torch.randn(2, 8, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return float(loss(z1, z2, 0.5)) == 0.0
