@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
                for t in args.targets}
     record = {
         "machine": machine_description(device), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python benchmarks/cuda_preset.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python benchmarks/cuda_preset.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "git_commit": os.environ.get("GIT_COMMIT"), "seeds": [args.seed], "config": cfg.to_dict(),
         "train_images": len(x), "unique_train_images": len(torch.unique(x.flatten(1), dim=0)), "test_images": len(xt),
         "tiled": bool(args.tile and args.tile > 4000 and args.data == "offline"),

@@ -14,6 +14,7 @@ GPU the whole record takes about a minute, on two CPU cores about 30 minutes::
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from dataclasses import replace
 from functools import partial
@@ -84,7 +85,7 @@ def save(args: argparse.Namespace, argv: list[str] | None, runs: list[dict], dev
     summary = {m: summarize_runs(runs, by="kind", metric=m) for m in ("knn_acc", "probe10")}
     summary["positive_cosine"] = summarize_runs([r for r in runs if "positive_cosine" in r], by="kind",
                                                 metric="positive_cosine")
-    command = "python benchmarks/flawed_vs_fixed.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python benchmarks/flawed_vs_fixed.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     save_record(args.out, runs, command, device=device, preset=args.preset, float32=True, finished=finished, summary=summary)
     return summary
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         features = embed(encoder, x_train), embed(encoder, x_test)
         runs.append({"kind": "random", "seed": s, "results": {"random_h": measure(features[0], y_train, features[1], y_test,
                                                                                    options, cfg.knn_k, device)}})
-    command = "python benchmarks/label_efficiency.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python benchmarks/label_efficiency.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     extra = dict(config=cfg.to_dict(), per_class=args.per_class + ["all"], draws=args.draws, label_seed=args.label_seed,
                  all_per_class=len(x_train) / len(torch.unique(y_train)), train_images=len(x_train), test_images=len(x_test),
                  supervised_steps=steps, float32=True, kinds=list(KINDS))

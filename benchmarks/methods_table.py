@@ -14,7 +14,6 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-import torch
 
 from clhelpers.config import preset
 from clhelpers.device import pick_device, set_seed

@@ -21,6 +21,7 @@ and a markdown table is printed for the README.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -207,7 +208,7 @@ def measure(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     gflop, peak = step_gflop(cfg, device), matmul_gflops(device)
     results = {
         "machine": machine, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python -m clhelpers bench " + " ".join(a for a in sys.argv[2:]), "preset": cfg.preset,
+        "command": "python -m clhelpers bench " + shlex.join(sys.argv[2:]), "preset": cfg.preset,
         "precision": "bf16 autocast" if bf16 else "float32", "batch_size": cfg.batch_size, "workers": args.workers,
         "augment_images": args.n_images, "training_set": len(images), "tiled": len(images) < args.n_images,
         "make_views_views_per_s": mv, "torchvision_views_per_s": tv, "augment_speedup": mv / tv,

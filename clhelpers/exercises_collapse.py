@@ -12,13 +12,12 @@ wrong answer; each brings its own small networks or embeddings and runs in well 
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
 
 from .exercises import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
-from .method_parts import momentum_update
 from .metrics import embedding_std
 
 EX_07_EMA, EX_07_STD = "Exercise 07.1 · the momentum update", "Exercise 07.2 · the collapse diagnostic"

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import BASELINE_COLORS, PAIR_COLORS, SMALL_PT, _axes, _figure, _image_cell, _label_axes, _log_axis, _np
+from .plots import BASELINE_COLORS, SMALL_PT, _axes, _figure, _image_cell, _label_axes, _log_axis, _np
 
 __all__ = ["recorded_label", "plot_alignment_uniformity", "plot_sweep_accuracy", "plot_hardness", "plot_label_efficiency",
            "plot_bound_and_knn", "retrieval_grid", "plot_collapse"]

@@ -217,6 +217,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"{r['sweep']:<12} {r['temperature']:>6g} {r['batch_size']:>6d} {r['steps']:>6d} {r['seed']:>5d} {r['knn_acc']:>7.4f} "
               f"{r['alignment']:>7.3f} {r['uniformity']:>7.3f} {r['train_s']:>8.1f}")
     if args.out:
-        command = "python -m clhelpers sweep " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["sweep"] else sys.argv[1:])
+        command = "python -m clhelpers sweep " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["sweep"] else sys.argv[1:])
         print(f"wrote {save_record(args.out, runs, command, device=pick_device(base.device))}")
     return 0
