@@ -23,11 +23,10 @@ import torch
 
 from clhelpers.augment import ViewParams
 from clhelpers.config import CPU_VIEWS, PRESETS, preset
-from clhelpers.device import pick_device, set_seed
+from clhelpers.device import pick_device
 from clhelpers.evaluate import split_scores
-from clhelpers.models import Encoder
 from clhelpers.sweeps import save_record, summarize_runs
-from clhelpers.train import load_split, train
+from clhelpers.train import load_split, train, untrained_encoder
 
 SETTINGS: dict[str, ViewParams] = {
     "none": ViewParams.identity(),
@@ -48,8 +47,7 @@ BATCH_WIDE = {"recipe, batch-wide"}  # settings trained with TrainConfig.batchwi
 
 def baselines(cfg, split: tuple, seed: int) -> list[dict]:
     """The untrained encoder (seeded like a run) and raw pixels, scored like the runs."""
-    set_seed(seed)
-    untrained = Encoder(cfg.widths, cfg.depth).to(split[0].device)
+    untrained = untrained_encoder(cfg, split[0].device)
     pixels = torch.nn.Flatten()  # embed() hands it images as floats in [0, 1]: the raw-pixel features
     return [{"setting": "random init", "seed": seed, **split_scores(untrained, split, cfg.knn_k, seed=seed)},
             {"setting": "raw pixels", "seed": seed, **split_scores(pixels, split, cfg.knn_k, seed=seed)}]

@@ -24,13 +24,12 @@ import torch.nn.functional as F
 
 from clhelpers.augment import make_views
 from clhelpers.config import PRESETS, preset
-from clhelpers.device import pick_device, set_seed
+from clhelpers.device import pick_device
 from clhelpers.evaluate import split_scores
 from clhelpers.flawed import nt_xent_flawed_targets
 from clhelpers.losses import nt_xent
-from clhelpers.models import Encoder
 from clhelpers.sweeps import save_record, summarize_runs
-from clhelpers.train import load_split, train
+from clhelpers.train import load_split, train, untrained_encoder
 
 LOSSES = {"fixed": nt_xent, "flawed": nt_xent_flawed_targets}
 
@@ -60,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(preset(args.preset), data="offline", device=device.type, amp=False, cpu_amp=False, seed=seed,
                       out_dir=None, resume=False, **({"epochs": args.epochs} if args.epochs else {}))
         split = load_split(cfg, device)
-        set_seed(seed)
-        untrained = Encoder(cfg.widths, cfg.depth).to(device)
+        untrained = untrained_encoder(cfg, device)
         runs.append({"kind": "random_init", "seed": seed, **split_scores(untrained, split, cfg.knn_k, seed=seed)})
         for kind, fn in LOSSES.items():
             result = train(cfg, progress=not args.quiet, loss=partial(fn, temperature=cfg.temperature))

@@ -16,11 +16,10 @@ from dataclasses import replace
 
 
 from clhelpers.config import preset
-from clhelpers.device import pick_device, set_seed
+from clhelpers.device import pick_device
 from clhelpers.losses import pair_in_batch, triplet_in_batch
-from clhelpers.models import Encoder
 from clhelpers.sweeps import recording_args, run_one, save_script_record, summarize_runs
-from clhelpers.train import knn_monitor, load_split
+from clhelpers.train import knn_monitor, load_split, untrained_encoder
 
 KINDS = ("nt_xent", "pair", "triplet", "moco", "supcon")
 
@@ -43,8 +42,7 @@ def run_kind(kind: str, base, progress: bool) -> dict:
 def random_init_knn(base) -> float:
     """kNN accuracy of the untrained encoder, initialized from ``base.seed`` as ``train()`` does."""
     device = pick_device(base.device)
-    set_seed(base.seed)
-    return knn_monitor(Encoder(base.widths, base.depth).to(device), *load_split(base, device), k=base.knn_k)
+    return knn_monitor(untrained_encoder(base, device), *load_split(base, device), k=base.knn_k)
 
 
 def main(argv: list[str] | None = None) -> int:

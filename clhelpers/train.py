@@ -125,6 +125,14 @@ def make_method(cfg: TrainConfig, loss: Callable | None = None) -> Method:
     return build_method(cfg.method, Encoder(cfg.widths, cfg.depth), **options)
 
 
+def untrained_encoder(cfg: TrainConfig, device: torch.device | str | None = None) -> Encoder:
+    """The random-init baseline: exactly the encoder ``train(cfg)`` starts from (seeded from ``cfg.seed`` as
+    ``train`` seeds it; ``tests/test_train.py`` checks the weights are equal), in eval mode, on ``device``."""
+    set_seed(cfg.seed)
+    encoder = Encoder(cfg.widths, cfg.depth).eval()
+    return encoder.to(device) if device is not None else encoder
+
+
 def knn_monitor(encoder: nn.Module, x_train, y_train, x_test, y_test, k: int) -> float:
     """kNN accuracy of ``encoder``'s features (h) on the test split, neighbours from the training split."""
     device = x_train.device

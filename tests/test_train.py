@@ -216,3 +216,16 @@ def test_batchwide_views_setting_makes_every_training_batch_share_one_geometry(m
         seen.clear()
         train(tiny(epochs=1, train_size=128, batchwide_views=flag), progress=False)
         assert seen and all(s is flag for s in seen)
+
+
+def test_untrained_encoder_is_exactly_where_training_starts():
+    """The random-init baseline of every notebook and record: the weights train(cfg) starts from, for each seed."""
+    from clhelpers.train import _prepare, untrained_encoder
+
+    for seed in (0, 3):
+        cfg = tiny(seed=seed)
+        run, _ = _prepare(cfg, None, None)
+        started, baseline = run.method.encoder.state_dict(), untrained_encoder(cfg).state_dict()
+        assert all(torch.equal(started[k].cpu(), baseline[k]) for k in started)
+    other = untrained_encoder(tiny(seed=1)).state_dict()
+    assert not all(torch.equal(other[k], baseline[k]) for k in other), "another seed, other weights"
