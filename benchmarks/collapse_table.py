@@ -10,7 +10,7 @@ records its kNN accuracy, final training loss and the collapse diagnostic ``clhe
 augmentation, eval mode). Baselines on the same split: the untrained network (``random_init``: the kNN
 accuracy of its encoder and the spread of its z, at the initialization the SimSiam run starts from) and raw
 pixels (``pixel_knn_acc`` of every run). Writes a record with machine, command, date, git commit, seeds and
-a ``summary`` (mean, sd, n per kind, for ``knn_acc``, ``embedding_std`` and ``embedding_std_h``), after every
+a ``summary`` (mean, sd, n per kind, for ``knn_acc``, the spreads and the effective ranks), after every
 seed, so an interrupted run keeps the seeds it finished (``"finished": false`` until the last)::
 
     CLHELPERS_OFFLINE=1 python benchmarks/collapse_table.py --seeds 0 1 2 --quiet --out benchmarks/collapse-cpu-2core.json
@@ -29,7 +29,7 @@ from clhelpers.data import load_dataset, to_float_images
 from clhelpers.device import pick_device, set_seed
 from clhelpers.evaluate import embed
 from clhelpers.methods import Method
-from clhelpers.metrics import embedding_std
+from clhelpers.metrics import effective_rank, embedding_std
 from clhelpers.sweeps import recording_args, representation_quality, save_script_record, summarize_runs
 from clhelpers.train import knn_monitor, load_split, make_method, train
 
@@ -69,8 +69,9 @@ def collapse_stats(method: Method, images: torch.Tensor, batch_size: int = 250) 
     """``embedding_std`` of z = head(encoder(x)) and of h = encoder(x) on ``images`` in eval mode (BatchNorm's running
     statistics, as kNN sees the features), of z in training mode (``"embedding_std_batch"``: BatchNorm normalizes
     with each batch of ``batch_size`` images, as the loss sees z; on a copy, so the running statistics stay), and
-    the 1/sqrt(d) references: ``{"embedding_std", "embedding_std_h", "embedding_std_batch", "std_reference",
-    "std_reference_h"}``."""
+    the 1/sqrt(d) references, and ``clhelpers.metrics.effective_rank`` of z (training mode, as the loss sees it) and
+    of h: ``{"embedding_std", "embedding_std_h", "embedding_std_batch", "std_reference", "std_reference_h",
+    "effective_rank", "effective_rank_h"}``."""
     h = embed(method.encoder, images)
     z = embed(nn.Sequential(method.encoder, method.head), images)
     twin = copy.deepcopy(nn.Sequential(method.encoder, method.head)).train()
@@ -79,7 +80,7 @@ def collapse_stats(method: Method, images: torch.Tensor, batch_size: int = 250) 
                          for i in range(0, len(images), batch_size)])
     return {"embedding_std": embedding_std(z), "embedding_std_h": embedding_std(h),
             "embedding_std_batch": embedding_std(z_batch), "std_reference": z.shape[1] ** -0.5,
-            "std_reference_h": h.shape[1] ** -0.5}
+            "std_reference_h": h.shape[1] ** -0.5, "effective_rank": effective_rank(z_batch), "effective_rank_h": effective_rank(h)}
 
 
 def run_kind(kind: str, base: TrainConfig, progress: bool) -> dict:
@@ -113,10 +114,11 @@ def random_init_row(base: TrainConfig) -> dict:
 
 
 def summarize(runs: list[dict]) -> dict:
-    """mean, sd, n per kind of kNN accuracy and of the three spreads, and of the raw-pixel kNN over all runs."""
+    """mean, sd, n per kind of kNN accuracy, the three spreads and the two effective ranks, and of the raw-pixel kNN."""
     trained = [r for r in runs if r["kind"] != "random_init"]
     return {"knn_acc": summarize_runs(runs, by="kind"),
-            **{m: summarize_runs(runs, by="kind", metric=m) for m in ("embedding_std", "embedding_std_h", "embedding_std_batch")},
+            **{m: summarize_runs(runs, by="kind", metric=m)
+               for m in ("embedding_std", "embedding_std_h", "embedding_std_batch", "effective_rank", "effective_rank_h")},
             "pixel_knn_acc": summarize_runs([{**r, "kind": "raw_pixels"} for r in trained], by="kind",
                                             metric="pixel_knn_acc")["raw_pixels"]}
 
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             r = run_kind(kind, base, progress=not args.quiet)
             runs.append(r)
             print(f"seed {seed} {kind:20s} kNN {r['knn_acc']:.4f}  std(z) {r['embedding_std']:.4f} "
-                  f"(batch {r['embedding_std_batch']:.4f})  "
+                  f"(batch {r['embedding_std_batch']:.4f})  rank(z) {r['effective_rank']:.1f}  "
                   f"std(h) {r['embedding_std_h']:.4f}  loss {r['final_loss']:.4f}  {r['train_s']:.1f} s",
                   file=sys.stderr, flush=True)
         summary = summarize(runs)

@@ -7,7 +7,8 @@
   features; ``few_label_probe`` does it with only a few labelled examples per class, several draws.
 * ``alignment`` and ``uniformity`` are the two properties of Wang & Isola (ICML 2020) that the
   contrastive loss optimizes: positives close together, all features spread over the sphere.
-* ``embedding_std`` is SimSiam's collapse diagnostic: about 1/sqrt(D) when spread, 0 when collapsed.
+* ``embedding_std`` is SimSiam's collapse diagnostic: about 1/sqrt(D) when spread, 0 when collapsed;
+  ``effective_rank`` counts the directions the embeddings use, so it also sees dimensional collapse.
 * ``negative_weight_matrix`` and ``hard_negative_share`` measure how NT-Xent's gradient is shared
   between the negatives (the hardness-aware property of Wang & Liu, CVPR 2021).
 """
@@ -24,7 +25,7 @@ from .similarity import check_features, check_labels, check_pair, check_positive
 
 __all__ = [
     "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "few_label_probe", "alignment", "uniformity",
-    "embedding_std", "negative_weight_matrix", "hard_negative_share",
+    "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share",
 ]
 
 
@@ -232,6 +233,24 @@ def embedding_std(z: torch.Tensor) -> float:
     if z.shape[0] < 2:
         raise ValueError(f"embedding_std needs at least 2 rows to measure a spread, got {z.shape[0]}")
     return float(unit_rows(z.detach()).std(dim=0).mean())
+
+
+def effective_rank(z: torch.Tensor, eps: float = 1e-7) -> float:
+    r"""How many directions the L2-normalized rows of z (n, d) use: RankMe (Garrido et al., ICML 2023), the
+    effective rank of Roy & Vetterli (2007), the exponential of the entropy of the normalized singular values.
+
+    .. math:: \exp\Bigl(-\sum_k p_k \log p_k\Bigr), \qquad p_k = \frac{\sigma_k(\hat Z)}{\sum_j \sigma_j(\hat Z)} + \epsilon
+
+    1 when every row lies on one line (complete collapse), about r when the rows fill an r-dimensional
+    subspace evenly (dimensional collapse: ``embedding_std`` can still read near 1/sqrt(d) then), at most
+    min(n, d). The rows are normalized first, so one long row cannot dominate.
+    """
+    check_features(z, "z")
+    if z.shape[0] < 2:
+        raise ValueError(f"effective_rank needs at least 2 rows, got {z.shape[0]}")
+    sigma = torch.linalg.svdvals(unit_rows(z.detach()).double())
+    p = sigma / sigma.sum() + eps
+    return float(torch.exp(-(p * p.log()).sum()))
 
 
 # --------------------------------------------------------------------------- hardness

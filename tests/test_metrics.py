@@ -6,6 +6,7 @@ import torch
 
 from clhelpers.metrics import (
     alignment,
+    effective_rank,
     embedding_std,
     few_label_probe,
     hard_negative_share,
@@ -240,6 +241,21 @@ def test_embedding_std_collapse_is_zero():
     assert 0 < embedding_std(nearly) < 0.01 * embedding_std(rand(500, 64, seed=4))
     with pytest.raises(ValueError, match="at least 2 rows"):
         embedding_std(direction)
+
+
+def test_effective_rank_counts_the_directions_the_rows_use():
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.rand(2000, 1, generator=g) * 10 + 0.1            # row lengths must not matter
+    spread = rand(2000, 16, seed=5) * lengths
+    assert 14 < effective_rank(spread) <= 16, "spread over 16 dimensions: close to 16"
+    plane = torch.linalg.qr(torch.randn(16, 3, generator=g)).Q        # 3 orthonormal directions in 16 dimensions
+    in_3d = (torch.randn(2000, 3, generator=g) @ plane.T) * lengths
+    assert 2.5 < effective_rank(in_3d) < 3.2, "dimensional collapse to 3 directions"
+    assert embedding_std(in_3d) > 0.5 * 16 ** -0.5, "which embedding_std does not see"
+    line = rand(1, 16, seed=6).repeat(50, 1) * lengths[:50]
+    assert effective_rank(line) < 1.01
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        effective_rank(line[:1])
 
 
 # --------------------------------------------------------------------------- hardness-awareness
