@@ -156,4 +156,5 @@ def check_07_embedding_std(fn: Callable | None) -> Verdict:
     return Verdict(EX_07_STD, "correct", f"{said} (1/sqrt(64) = {ref:.3f}). The complete collapse and the common offset "
                    "read near 0, but the batch squeezed into 2 of its 64 dimensions reads almost like a spread one: "
                    "embedding_std sees complete collapse, not dimensional collapse (Jing et al., 2022); the singular "
-                   "values of the normalized batch (torch.linalg.svdvals) do: only 2 are far from 0.")
+                   "values of the normalized batch (torch.linalg.svdvals) do: only 2 are far from 0, and "
+                   "clhelpers.metrics.effective_rank reads 2.0 for it, 62 for the spread batch.")
