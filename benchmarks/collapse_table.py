@@ -17,7 +17,6 @@ seed, so an interrupted run keeps the seeds it finished (``"finished": false`` u
 """
 from __future__ import annotations
 
-import copy
 import sys
 from dataclasses import replace
 
@@ -25,7 +24,7 @@ import torch
 from torch import nn
 
 from clhelpers.config import TrainConfig, preset
-from clhelpers.data import load_dataset, to_float_images
+from clhelpers.data import load_dataset
 from clhelpers.device import pick_device, set_seed
 from clhelpers.evaluate import embed
 from clhelpers.methods import Method
@@ -74,10 +73,7 @@ def collapse_stats(method: Method, images: torch.Tensor, batch_size: int = 250) 
     "effective_rank", "effective_rank_h"}``."""
     h = embed(method.encoder, images)
     z = embed(nn.Sequential(method.encoder, method.head), images)
-    twin = copy.deepcopy(nn.Sequential(method.encoder, method.head)).train()
-    device = next(twin.parameters()).device
-    z_batch = torch.cat([twin(to_float_images(images[i:i + batch_size]).to(device)).float().cpu()
-                         for i in range(0, len(images), batch_size)])
+    z_batch = embed(nn.Sequential(method.encoder, method.head), images, batch_size=batch_size, batch_stats=True)
     return {"embedding_std": embedding_std(z), "embedding_std_h": embedding_std(h),
             "embedding_std_batch": embedding_std(z_batch), "std_reference": z.shape[1] ** -0.5,
             "std_reference_h": h.shape[1] ** -0.5, "effective_rank": effective_rank(z_batch), "effective_rank_h": effective_rank(h)}

@@ -1,6 +1,7 @@
 """Evaluate a trained encoder on a dataset: ``python -m clhelpers evaluate --encoder runs/cpu/encoder.pt``.
 
-* ``embed(encoder, images)`` runs an encoder over many images in eval mode, without gradients.
+* ``embed(encoder, images)`` runs an encoder over many images in eval mode, without gradients
+  (``batch_stats=True``: with each batch's BatchNorm statistics, as a training loss sees the outputs).
 * ``evaluate_encoder(encoder, ...)`` loads the dataset's train and test splits and reports kNN
   accuracy, the linear probe (all labels and a few labels per class) on the encoder features h,
   each beside the same measurement on raw pixels.
@@ -12,6 +13,7 @@ The metrics themselves (tensors in, numbers out) live in ``clhelpers.metrics``.
 from __future__ import annotations
 
 import argparse
+import copy
 
 import torch
 from torch import nn
@@ -22,12 +24,16 @@ from .metrics import few_label_probe, knn_accuracy, linear_probe_accuracy
 
 
 @torch.no_grad()
-def embed(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024, device: str | torch.device | None = None) -> torch.Tensor:
+def embed(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024, device: str | torch.device | None = None,
+          batch_stats: bool = False) -> torch.Tensor:
     """Features ``encoder(images)`` as float32 (N, D) on the CPU.
 
     ``images``: uint8 (N, H, W) or (N, C, H, W), or float in [0, 1]. Runs in eval mode (BatchNorm uses
     its running statistics) without gradients, ``batch_size`` images at a time on ``device`` (default:
     where the encoder's parameters are), and puts the encoder back in the mode it was in.
+    ``batch_stats=True`` runs a copy of ``encoder`` in training mode instead: BatchNorm normalizes each batch
+    of ``batch_size`` images with its own statistics, as a training loss sees the outputs, and the
+    encoder's running statistics stay as they are.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -40,8 +46,10 @@ def embed(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024, devi
     if device is None:
         param = next(encoder.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
+    if batch_stats:
+        encoder = copy.deepcopy(encoder)
     was_training = encoder.training
-    encoder.eval()
+    encoder.train(batch_stats)
     try:
         out = [encoder(to_float_images(images[i:i + batch_size].to(device))).float().cpu()
                for i in range(0, images.shape[0], batch_size)]

@@ -1,4 +1,5 @@
 """Tests for clhelpers.evaluate: embedding many images, and evaluating a saved encoder (CLI)."""
+import copy
 import math
 
 import pytest
@@ -21,6 +22,20 @@ def test_embed_restores_mode_and_shapes():
     for bad in (dict(batch_size=0), dict(images=images[:0]), dict(images=images.flatten(1))):
         with pytest.raises(ValueError):
             embed(enc, **{"images": images, **bad})
+
+
+def test_embed_with_batch_stats_normalizes_each_batch_and_leaves_the_running_statistics():
+    torch.manual_seed(0)
+    enc = Encoder(widths=(4, 8, 8), depth=1).eval()
+    images = torch.randint(0, 256, (10, 28, 28), dtype=torch.uint8)
+    running = [b.clone() for b in enc.buffers()]
+    feats = embed(enc, images, batch_size=5, batch_stats=True)
+    assert all(torch.equal(a, b) for a, b in zip(running, enc.buffers())) and not enc.training
+    x = images.unsqueeze(1).float() / 255
+    with torch.no_grad():  # by hand: a fresh training-mode copy per batch of 5
+        by_hand = torch.cat([copy.deepcopy(enc).train()(x[i:i + 5]) for i in (0, 5)])
+    assert torch.allclose(feats, by_hand, atol=1e-5)
+    assert not torch.allclose(feats, embed(enc, images), atol=1e-3), "eval mode (running statistics) differs"
 
 
 def test_evaluate_encoder_reports_encoder_beside_pixels():
