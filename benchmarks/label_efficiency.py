@@ -55,12 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clhelpers.config import PRESETS, TrainConfig, preset  # noqa: E402
 from clhelpers.data import to_float_images  # noqa: E402
-from clhelpers.device import pick_device, set_seed  # noqa: E402
+from clhelpers.device import pick_device  # noqa: E402
 from clhelpers.evaluate import embed  # noqa: E402
 from clhelpers.metrics import few_label_probe, knn_accuracy, linear_probe_accuracy  # noqa: E402
-from clhelpers.models import Encoder  # noqa: E402
 from clhelpers.sweeps import save_record  # noqa: E402
-from clhelpers.train import load_split, train  # noqa: E402
+from clhelpers.train import load_split, train, untrained_encoder  # noqa: E402
 
 KINDS = ("simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised")
 
@@ -204,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     pixels = to_float_images(x_train).flatten(1), to_float_images(x_test).flatten(1)
     runs.append({"kind": "pixels", "results": {"pixels": measure(pixels[0], y_train, pixels[1], y_test, options, cfg.knn_k, device)}})
     for s in args.seeds:
-        set_seed(s)
-        encoder = Encoder(cfg.widths, cfg.depth).to(device).eval()
+        encoder = untrained_encoder(replace(cfg, seed=s), device)
         features = embed(encoder, x_train), embed(encoder, x_test)
         runs.append({"kind": "random", "seed": s, "results": {"random_h": measure(features[0], y_train, features[1], y_test,
                                                                                    options, cfg.knn_k, device)}})

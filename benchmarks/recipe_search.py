@@ -364,11 +364,9 @@ def run_one(job: dict) -> dict:
         x_train, y_train = load_mnist("train", source="offline")
         x_test, y_test = load_mnist("test", source="offline")
         if rec["kind"] == "random_init":
-            from clhelpers.device import set_seed
-            from clhelpers.models import Encoder
+            from clhelpers.train import untrained_encoder
 
-            set_seed(job["seed"])
-            encoder = Encoder(cfg.widths, cfg.depth).to(job["device"]).eval()
+            encoder = untrained_encoder(cfg, job["device"])   # cfg.seed is job["seed"] (make_config)
             history = []
         else:
             from clhelpers.train import train
