@@ -15,7 +15,6 @@ every seed, so an interrupted run keeps what it finished::
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from dataclasses import replace
 
@@ -25,7 +24,7 @@ from clhelpers.augment import ViewParams
 from clhelpers.config import CPU_VIEWS, PRESETS, preset
 from clhelpers.device import pick_device
 from clhelpers.evaluate import split_scores
-from clhelpers.sweeps import save_record, summarize_runs
+from clhelpers.sweeps import save_record, script_command, summarize_runs
 from clhelpers.train import load_split, train, untrained_encoder
 
 SETTINGS: dict[str, ViewParams] = {
@@ -64,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     device, runs = pick_device(args.device), []
-    command = "python benchmarks/augment_ablation.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = script_command("augment_ablation.py", argv)
     for seed in args.seeds:
         cfg = replace(preset(args.preset), data="offline", device=device.type, seed=seed, out_dir=None, resume=False,
                       **({"epochs": args.epochs} if args.epochs else {}))

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import sys
 import time
 from dataclasses import replace
 
@@ -24,6 +22,7 @@ from clhelpers.bench import tile
 from clhelpers.config import preset
 from clhelpers.data import load_mnist
 from clhelpers.device import atomic_write_json, machine_description, pick_device
+from clhelpers.sweeps import script_command
 from clhelpers.train import train
 
 
@@ -56,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
                for t in args.targets}
     record = {
         "machine": machine_description(device), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python benchmarks/cuda_preset.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": script_command("cuda_preset.py", argv),
         "git_commit": os.environ.get("GIT_COMMIT"), "seeds": [args.seed], "config": cfg.to_dict(),
         "train_images": len(x), "unique_train_images": len(torch.unique(x.flatten(1), dim=0)), "test_images": len(xt),
         "tiled": bool(args.tile and args.tile > 4000 and args.data == "offline"),

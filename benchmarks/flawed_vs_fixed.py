@@ -14,7 +14,6 @@ GPU the whole record takes about a minute, on two CPU cores about 30 minutes::
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from dataclasses import replace
 from functools import partial
@@ -28,7 +27,7 @@ from clhelpers.device import pick_device
 from clhelpers.evaluate import split_scores
 from clhelpers.flawed import nt_xent_flawed_targets
 from clhelpers.losses import nt_xent
-from clhelpers.sweeps import save_record, summarize_runs
+from clhelpers.sweeps import save_record, script_command, summarize_runs
 from clhelpers.train import load_split, train, untrained_encoder
 
 LOSSES = {"fixed": nt_xent, "flawed": nt_xent_flawed_targets}
@@ -83,7 +82,7 @@ def save(args: argparse.Namespace, argv: list[str] | None, runs: list[dict], dev
     summary = {m: summarize_runs(runs, by="kind", metric=m) for m in ("knn_acc", "probe10")}
     summary["positive_cosine"] = summarize_runs([r for r in runs if "positive_cosine" in r], by="kind",
                                                 metric="positive_cosine")
-    command = "python benchmarks/flawed_vs_fixed.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = script_command("flawed_vs_fixed.py", argv)
     save_record(args.out, runs, command, device=device, preset=args.preset, float32=True, finished=finished, summary=summary)
     return summary
 

