@@ -14,7 +14,6 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-
 from clhelpers.config import preset
 from clhelpers.device import pick_device
 from clhelpers.losses import pair_in_batch, triplet_in_batch

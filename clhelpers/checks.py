@@ -252,9 +252,11 @@ def _check_gradient_direction(s: _Setup) -> tuple[bool, str]:
         before, after = _positive_cos_after_step(s, z1, z2, 0.1)
         good = math.isfinite(after) and after - before > (MIN_RANDOM_GAIN if label == "random" else 0.0)
         ok &= good
-        moved = f"-> {after:.3f}" + ("" if good else " (wrong way)") if math.isfinite(after) else \
-            "-> no step: the gradient is zero or not finite"
-        parts.append(f"{label}: cos+ {before:.3f} {moved}")
+        if not math.isfinite(after):
+            moved = "no step: the gradient is zero or not finite"
+        else:
+            moved = f"{after:.3f}" + ("" if good else " (wrong way)")
+        parts.append(f"{label}: cos+ {before:.3f} -> {moved}")
     return ok, "; ".join(parts)
 
 

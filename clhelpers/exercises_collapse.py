@@ -19,6 +19,7 @@ from torch import nn
 
 from .exercises import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
 from .metrics import embedding_std
+from .similarity import unit_rows
 
 EX_07_EMA, EX_07_STD = "Exercise 07.1 · the momentum update", "Exercise 07.2 · the collapse diagnostic"
 EMA_MOMENTUM = 0.9  # the checker's momentum: far enough from 0.5 that swapping m and 1 - m shows
@@ -103,18 +104,17 @@ def exercise_07_batches(n: int = 256, d: int = 64, seed: int = 0) -> dict[str, t
     (spread directions plus a common vector 3 times their length: every pair of rows has cosine near 0.9)."""
     g = torch.Generator().manual_seed(seed)
     lengths = torch.exp(torch.empty(n, 1).uniform_(-2.3, 2.3, generator=g))   # 0.1 to 10: normalizing matters
-    unit = lambda x: x / x.norm(dim=1, keepdim=True)                           # noqa: E731
-    c = unit(torch.randn(1, d, generator=g))
+    c = unit_rows(torch.randn(1, d, generator=g))
     plane = torch.linalg.qr(torch.randn(d, 2, generator=g)).Q                  # (d, 2): an orthonormal basis of a plane
-    return {"spread": lengths * unit(torch.randn(n, d, generator=g)),
-            "one point": lengths * unit(c + 0.02 * torch.randn(n, d, generator=g)),
-            "two dimensions": lengths * unit(torch.randn(n, 2, generator=g) @ plane.T),
-            "offset": lengths * unit(unit(torch.randn(n, d, generator=g)) + 3 * c)}
+    return {"spread": lengths * unit_rows(torch.randn(n, d, generator=g)),
+            "one point": lengths * unit_rows(c + 0.02 * torch.randn(n, d, generator=g)),
+            "two dimensions": lengths * unit_rows(torch.randn(n, 2, generator=g) @ plane.T),
+            "offset": lengths * unit_rows(unit_rows(torch.randn(n, d, generator=g)) + 3 * c)}
 
 
 def _std_bug(z: torch.Tensor, got: float) -> tuple[str, str] | None:
     """(what is wrong, hint) if ``got`` is one of the usual wrong versions of ``embedding_std(z)``, else None."""
-    unit = z / z.norm(dim=1, keepdim=True)
+    unit = unit_rows(z)
     wrong = {
         "the rows were not L2-normalized (the value depends on how long each row is)":
             ("normalize each row first: z / z.norm(dim=1, keepdim=True), or F.normalize(z, dim=1)", z.std(dim=0).mean()),
