@@ -17,7 +17,10 @@ Faithful reproductions of broken tutorial losses live apart, in ``clhelpers.flaw
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -31,13 +34,41 @@ __all__ = [
     "nt_xent", "nt_xent_by_definition", "info_nce",
     "positive_index", "collapse_value", "pair_contrastive_loss", "pair_in_batch", "triplet_loss",
     "triplet_in_batch", "supcon_loss", "supcon", "NTXentLoss", "SupConLoss", "InfoNCELoss", "PairContrastiveLoss",
-    "TripletLoss",
+    "TripletLoss", "takes_temperature", "with_temperature",
 ]
 
 
 def positive_index(n: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Index of each view's positive among the 2N stacked views: i <-> i + N (mod 2N)."""
     return (torch.arange(2 * n, device=device) + n) % (2 * n)
+
+
+# --------------------------------------------------------------------------- the calling convention
+def takes_temperature(loss: Callable) -> bool:
+    """True when ``loss`` accepts a ``temperature`` keyword (``nt_xent``, the flawed losses), False for a loss
+    object that carries its own (``NTXentLoss(0.2)``) or a loss without one (``pair_in_batch``)."""
+    try:
+        params = inspect.signature(loss).parameters
+    except (TypeError, ValueError):  # some builtins have no signature
+        return False
+    return "temperature" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def with_temperature(loss: Callable, temperature: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The project's one loss convention, applied: data at call, options as keywords or at construction.
+
+    A pair loss is ``loss(z1, z2) -> scalar``; its temperature is either a keyword (``nt_xent(z1, z2,
+    temperature=0.2)``) or fixed at construction (``NTXentLoss(0.2)(z1, z2)``). This returns
+    ``loss(z1, z2, temperature=temperature)`` as a two-argument callable when ``loss`` takes the keyword,
+    and ``loss`` itself otherwise. The engine (``SimCLR(loss=...)``) and the check suite both call losses
+    through it, so a loss the check suite passes can be handed to ``train(loss=...)`` as it is.
+    """
+    if not callable(loss):
+        raise ValueError(f"loss must be callable as loss(z1, z2) -> scalar tensor, got {type(loss).__name__}")
+    check_temperature(temperature)
+    if not takes_temperature(loss):
+        return loss
+    return functools.partial(loss, temperature=temperature)
 
 
 # --------------------------------------------------------------------------- NT-Xent

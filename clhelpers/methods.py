@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .losses import info_nce, nt_xent, supcon
+from .losses import info_nce, nt_xent, supcon, with_temperature
 from .method_parts import NegativeQueue, QueueNTXent, _check_momentum, _frozen_copy, momentum_update, negative_cosine
 from .models import PredictionHead, ProjectionHead
 from .similarity import check_temperature
@@ -90,16 +90,15 @@ class Method(nn.Module):
 
 class SimCLR(Method):
     """SimCLR: ``nt_xent(z1, z2, temperature)`` with z = head(encoder(view)); the other 2B - 2
-    views of the batch are the negatives. ``loss(z1, z2) -> scalar`` replaces NT-Xent (e.g. a
-    pairwise or triplet loss, or notebook 03's flawed losses); it gets float32 projections."""
+    views of the batch are the negatives. ``loss`` replaces NT-Xent (e.g. a pairwise or triplet loss, or
+    notebook 03's flawed losses) in the project's one convention, ``loss(z1, z2)`` with the temperature
+    passed as a keyword when the loss takes one (``losses.with_temperature``); it gets float32 projections."""
 
     def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256, temperature: float = 0.2,
                  loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> None:
         super().__init__(encoder, proj_dim, hidden_dim)
         self.temperature = check_temperature(temperature)
-        if loss is not None and not callable(loss):
-            raise ValueError(f"loss must be callable as loss(z1, z2) -> scalar tensor, got {type(loss).__name__}")
-        self.loss = loss
+        self.loss = None if loss is None else with_temperature(loss, self.temperature)
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """NT-Xent (or ``loss``) of the two views' projections (``labels`` is ignored)."""
