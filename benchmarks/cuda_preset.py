@@ -21,7 +21,8 @@ import torch
 from clhelpers.bench import tile
 from clhelpers.config import preset
 from clhelpers.data import load_mnist
-from clhelpers.device import atomic_write_json, machine_description, pick_device
+from clhelpers.device import machine_description, pick_device
+from clhelpers.files import atomic_write_json
 from clhelpers.sweeps import script_command
 from clhelpers.train import train
 

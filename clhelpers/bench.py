@@ -33,7 +33,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from .augment import TwoViewDataset, ViewParams, make_views, torchvision_views_transform
 from .config import preset
 from .data import load_mnist
-from .device import atomic_write_json, machine_description, pick_device
+from .device import machine_description, pick_device
+from .files import atomic_write_json
 from .losses import nt_xent
 from .models import Encoder, SimCLRModel
 from .train import make_method, train

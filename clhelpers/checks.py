@@ -48,7 +48,7 @@ from typing import Callable, Iterable
 import torch
 import torch.nn.functional as F
 
-from .similarity import check_temperature
+from .validate import check_temperature
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
 

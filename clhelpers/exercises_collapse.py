@@ -4,7 +4,7 @@ Each checker returns a ``Verdict`` ("not attempted", "correct" or "wrong" with a
 wrong answer; each brings its own small networks or embeddings and runs in well under a second.
 
 * 07.1: ``check_07_momentum_update(fn)``: ``fn(target, online, momentum)`` must do the EMA update of
-  ``clhelpers.method_parts.momentum_update`` in place; ``exercise_07_networks()`` gives a pair to try it on.
+  ``clhelpers.methods.momentum_update`` in place; ``exercise_07_networks()`` gives a pair to try it on.
 * 07.2: ``check_07_embedding_std(fn)``: ``fn(z)`` must compute SimSiam's collapse diagnostic
   (``clhelpers.metrics.embedding_std``); ``exercise_07_batches()`` gives the embeddings it is scored on, among
   them one that has collapsed to 2 of its 64 dimensions, which the diagnostic does not see.

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .losses import positive_index
-from .similarity import check_embeddings, check_pair, check_temperature
+from .validate import check_embeddings, check_pair, check_temperature
 
 __all__ = [
     "nt_xent_flawed_targets", "nt_xent_no_positives", "info_nce_sign_flipped", "sigmoid_pair_loss",

@@ -26,9 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .similarity import (
-    check_embeddings, check_labels, check_pair, check_positive, check_same_shape, check_temperature, unit_rows,
-)
+from .similarity import unit_rows
+from .validate import check_embeddings, check_labels, check_pair, check_positive, check_same_shape, check_temperature
 
 __all__ = [
     "nt_xent", "nt_xent_by_definition", "info_nce",

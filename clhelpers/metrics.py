@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .losses import positive_index
-from .similarity import check_features, check_labels, check_pair, check_positive, check_temperature, unit_rows
+from .similarity import unit_rows
+from .validate import check_features, check_labels, check_pair, check_positive, check_temperature
 
 __all__ = [
     "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "few_label_probe", "alignment", "uniformity",

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .device import atomic_torch_save, load_checked
+from .files import atomic_torch_save, load_checked
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 ENCODER_FORMAT = "clhelpers-encoder-v1"
@@ -140,7 +140,7 @@ class SimCLRModel(nn.Module):
 
 def save_encoder(model: nn.Module, path: str | os.PathLike) -> Path:
     """Save the encoder of ``model`` (an ``Encoder``, or anything with ``.encoder``, compiled or not)
-    with its config, atomically (``device.atomic_torch_save``). Returns the path.
+    with its config, atomically (``files.atomic_torch_save``). Returns the path.
 
     The file holds only tensors and plain Python values, so ``load_encoder`` reads it with
     ``torch.load(..., weights_only=True)``.

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from .losses import nt_xent
 from .metrics import alignment, embedding_std, uniformity
-from .similarity import check_positive, check_temperature
+from .validate import check_positive, check_temperature
 
 __all__ = ["Playground", "init_points", "views", "embed", "step", "run", "measures", "MAX_PAIRS"]
 

@@ -26,7 +26,8 @@ import torch
 from .augment import ViewParams, make_views
 from .config import PRESETS, TrainConfig, preset
 from .data import load_dataset
-from .device import atomic_write_json, machine_description, pick_device
+from .device import machine_description, pick_device
+from .files import atomic_write_json
 from .evaluate import embed
 from .methods import Method
 from .metrics import alignment, uniformity

@@ -41,7 +41,8 @@ from torch import nn
 from .augment import make_views
 from .config import PRESETS, TrainConfig, preset  # noqa: F401  (re-exported: clhelpers.train.preset)
 from .data import load_dataset
-from .device import atomic_torch_save, atomic_write_json, load_checked, machine_description, pick_device, set_seed
+from .device import machine_description, pick_device, set_seed
+from .files import atomic_torch_save, atomic_write_json, load_checked
 from .evaluate import embed
 from .methods import Method, build_method
 from .metrics import knn_accuracy, pixel_knn_accuracy

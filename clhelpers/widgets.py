@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .losses import nt_xent
-from .similarity import check_positive, check_temperature
+from .validate import check_positive, check_temperature
 
 if TYPE_CHECKING:
     from ipywidgets import interactive

@@ -1,11 +1,8 @@
-"""Shared test set-up: a headless matplotlib backend and offline data."""
-import os
-
+"""Shared test set-up: a headless matplotlib backend (offline data and the float32 path: ../conftest.py)."""
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-os.environ.setdefault("CLHELPERS_OFFLINE", "1")  # no test may touch the network
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,7 @@ import pytest
 import torch
 
 from clhelpers import device
-from clhelpers.device import (
-    atomic_torch_save, atomic_write_json, cpu_has_bf16, load_checked, machine_description, pick_device, set_seed,
-)
+from clhelpers.device import BF16_ENV, cpu_has_bf16, machine_description, pick_device, set_seed
 
 CPUINFO = """processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -56,13 +54,42 @@ def test_set_seed_rejects_bad_seed():
 @pytest.mark.parametrize("extra, expected", [("avx512_bf16 avx512f", True), ("amx_bf16 amx_tile", True),
                                              ("avx512f avx512_vnni", False), ("", False)])
 def test_cpu_has_bf16_reads_the_flags(monkeypatch, tmp_path, extra, expected):
+    monkeypatch.delenv(BF16_ENV, raising=False)
     fake = tmp_path / "cpuinfo"
     fake.write_text(CPUINFO.format(extra=extra))
     monkeypatch.setattr(device, "CPUINFO", fake)
     assert cpu_has_bf16() is expected
 
 
+@pytest.mark.parametrize("value, expected", [("0", False), ("1", True), (" 1 ", True)])
+def test_the_environment_overrides_bf16_detection_both_ways(monkeypatch, tmp_path, value, expected):
+    """CLHELPERS_BF16 lets one machine run the other CPU kind's path: 0 on a bf16 CPU, 1 on an AVX2-only one."""
+    fake = tmp_path / "cpuinfo"
+    fake.write_text(CPUINFO.format(extra="" if expected else "avx512_bf16"))  # the flags say the opposite
+    monkeypatch.setattr(device, "CPUINFO", fake)
+    monkeypatch.setenv(BF16_ENV, value)
+    assert cpu_has_bf16() is expected
+    assert machine_description("cpu")["cpu_bf16"] is expected
+
+
+def test_a_bad_bf16_override_says_the_valid_values(monkeypatch):
+    monkeypatch.setenv(BF16_ENV, "yes")
+    with pytest.raises(ValueError, match=r"CLHELPERS_BF16='yes': use 0 .* or 1"):
+        cpu_has_bf16()
+
+
+def test_the_suite_runs_the_float32_path_on_every_cpu_kind():
+    """The root conftest.py sets CLHELPERS_BF16=0 (unless a person set it), so no stored output depends on the CPU."""
+    import os
+
+    if os.environ.get(BF16_ENV) == "0":
+        assert cpu_has_bf16() is False
+    else:
+        assert os.environ.get(BF16_ENV) == "1" and cpu_has_bf16() is True
+
+
 def test_machine_description_reads_cpuinfo(monkeypatch, tmp_path):
+    monkeypatch.delenv(BF16_ENV, raising=False)
     fake = tmp_path / "cpuinfo"
     fake.write_text(CPUINFO.format(extra="amx_bf16"))
     monkeypatch.setattr(device, "CPUINFO", fake)
@@ -74,6 +101,7 @@ def test_machine_description_reads_cpuinfo(monkeypatch, tmp_path):
 
 
 def test_machine_description_without_cpuinfo(monkeypatch, tmp_path):
+    monkeypatch.delenv(BF16_ENV, raising=False)
     monkeypatch.setattr(device, "CPUINFO", tmp_path / "absent")
     info = machine_description(torch.device("cpu"))
     assert isinstance(info["cpu"], str) and info["cpu"] and info["cpu_bf16"] is False
@@ -81,55 +109,3 @@ def test_machine_description_without_cpuinfo(monkeypatch, tmp_path):
     assert default["device"] == pick_device().type
     if default["device"] == "cuda":
         assert default["gpu"] and default["gpu_memory_gib"] > 0
-
-
-# --------------------------------------------------------------------------- files
-def test_atomic_write_json_round_trip_and_no_leftovers(tmp_path):
-    path = atomic_write_json(tmp_path / "a" / "metrics.json", {"acc": 0.95, "runs": [1, 2]})
-    assert json.loads(path.read_text()) == {"acc": 0.95, "runs": [1, 2]}
-    atomic_write_json(path, {"acc": 0.96})
-    assert json.loads(path.read_text()) == {"acc": 0.96}
-    assert [p.name for p in path.parent.iterdir()] == ["metrics.json"]
-
-
-def test_atomic_write_json_rejects_non_json_and_keeps_the_old_file(tmp_path):
-    path = atomic_write_json(tmp_path / "m.json", {"ok": 1})
-    with pytest.raises(ValueError, match="m.json.*convert tensors"):
-        atomic_write_json(path, {"acc": torch.tensor(0.5)})
-    assert json.loads(path.read_text()) == {"ok": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
-
-
-def test_atomic_torch_save_failure_keeps_the_old_file(tmp_path):
-    path = atomic_torch_save(tmp_path / "c.pt", {"x": torch.ones(2)})
-    with pytest.raises(Exception):
-        atomic_torch_save(path, {"f": lambda: 0})  # lambdas cannot be pickled
-    assert torch.equal(load_checked(path, "checkpoint", "fix")["x"], torch.ones(2))
-    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
-
-
-def test_load_checked_turns_every_failure_into_one_clear_value_error(tmp_path):
-    good = atomic_torch_save(tmp_path / "good.pt", {"w": torch.arange(1000.0)})
-    data = good.read_bytes()
-    cases = {
-        "missing.pt": (None, "no such file"),
-        "empty.pt": (b"", "the file is empty"),
-        "garbage.pt": (bytes(range(256)) * 4, "not a torch file"),
-        "truncated.pt": (data[: len(data) // 2], "truncated, corrupted"),
-        "text.pt": (b"hello\nworld\n", "not a torch file"),
-    }
-    for name, (content, reason) in cases.items():
-        path = tmp_path / name
-        if content is not None:
-            path.write_bytes(content)
-        with pytest.raises(ValueError) as info:
-            load_checked(path, "checkpoint file", "delete it and train again")
-        message = str(info.value)
-        assert message.startswith(f"{path} is not a readable checkpoint file (") and reason in message, message
-        assert message.endswith("; delete it and train again") and "\n" not in message
-    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pt")
-    with pytest.raises(ValueError, match=r"module.pt is not a readable checkpoint \(it holds a pickled Python object"):
-        load_checked(tmp_path / "module.pt", "checkpoint", "fix")  # never weights_only=False
-    with pytest.raises(ValueError, match="folder"):
-        load_checked(tmp_path, "checkpoint", "fix")
-    assert torch.equal(load_checked(good, "checkpoint", "fix")["w"], torch.arange(1000.0))

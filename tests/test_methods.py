@@ -1,5 +1,5 @@
 """clhelpers.methods: the Method interface (SimCLR, SupCon, MoCo, SimSiam, BYOL, Supervised), the registry, and
-the stateful pieces moved from losses.py (NegativeQueue, QueueNTXent, momentum_update).
+the stateful pieces (NegativeQueue, momentum_update).
 
 Tiny encoders (widths (4, 8, 8)), batches of 8 random 28x28 images: every test runs in well under a second.
 """
@@ -14,7 +14,7 @@ from clhelpers import methods
 from clhelpers.checks import CHECKS, check_contrastive_loss
 from clhelpers.losses import info_nce, nt_xent
 from clhelpers.methods import (
-    BYOL, METHODS, MoCo, NegativeQueue, QueueNTXent, SimCLR, SimCLRNoHead, SimSiam, SupCon, Supervised, build_method,
+    BYOL, METHODS, MoCo, NegativeQueue, SimCLR, SimCLRNoHead, SimSiam, SupCon, Supervised, build_method,
     method_options, momentum_update,
 )
 from clhelpers.models import Encoder
@@ -328,12 +328,8 @@ def test_queue_is_fifo_and_bounded():
     r = 1 / math.sqrt(2)
     expected = torch.tensor([[0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [r, r], [r, -r]])
     assert torch.allclose(q.negatives(), expected)
-    out = q.dequeue(2)
-    assert torch.allclose(out, expected[:2]) and len(q) == 3
-    assert torch.allclose(q.negatives(), expected[2:])
     q.enqueue(torch.tensor([[0.0, -7.0]]))
-    assert torch.allclose(q.negatives(), torch.cat([expected[2:], torch.tensor([[0.0, -1.0]])]))
-    assert q.dequeue(10).shape == (4, 2) and len(q) == 0
+    assert torch.allclose(q.negatives(), torch.cat([expected[1:], torch.tensor([[0.0, -1.0]])]))
 
 
 def test_queue_detaches_validates_and_lives_in_the_state_dict():
@@ -353,8 +349,6 @@ def test_queue_detaches_validates_and_lives_in_the_state_dict():
         NegativeQueue(dim=0)
     with pytest.raises(ValueError, match="size"):
         NegativeQueue(dim=3, size=0)
-    with pytest.raises(ValueError, match="count"):
-        q.dequeue(-1)
 
 
 def test_info_nce_with_queue_matches_hand_computation():
@@ -373,18 +367,6 @@ def test_info_nce_with_queue_matches_hand_computation():
     assert got == pytest.approx(expected / 3, rel=1e-6)
 
 
-def test_queue_nt_xent_equals_nt_xent_when_empty_and_grows_with_negatives():
-    z1, z2 = rand(8, 6, seed=16).float(), rand(8, 6, seed=17).float()
-    loss_fn = QueueNTXent(dim=6, size=20)
-    first = loss_fn(z1, z2, 0.5)
-    assert first.item() == pytest.approx(nt_xent(z1, z2, 0.5).item(), rel=1e-6)
-    assert len(loss_fn.queue) == 8
-    second = loss_fn(z1, z2, 0.5)  # more (random) negatives in the denominator: the loss can only go up
-    assert second.item() > first.item()
-    loss_fn(z1, z2, 0.5)
-    assert len(loss_fn.queue) == 20  # bounded by size
-
-
 def test_momentum_update():
     online, target = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
     before = target.weight.detach().clone()
@@ -396,36 +378,3 @@ def test_momentum_update():
         momentum_update(target, online, momentum=1.5)
     with pytest.raises(ValueError, match="architecture"):
         momentum_update(torch.nn.Linear(3, 3), online)
-
-
-@pytest.mark.parametrize("scale", [1e-20, 1.0, 1e20])
-def test_queue_gradients_finite(scale):
-    a = (rand(6, 5, seed=18).float() * scale).requires_grad_()
-    b = (rand(6, 5, seed=19).float() * scale).requires_grad_()
-    loss = QueueNTXent(dim=5, size=8)(a, b, 0.1)
-    loss.backward()
-    assert torch.isfinite(loss)
-    assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
-    assert a.grad.abs().sum() > 0
-
-
-def frozen_queue_loss(dim: int = 16, m: int = 24):
-    """QueueNTXent with a queue of m random keys that every call starts from (a fresh copy)."""
-    filled = QueueNTXent(dim=dim, size=m)
-    filled.queue.enqueue(rand(m, dim, seed=30).float())
-
-    def loss_fn(z1, z2, t):
-        return copy.deepcopy(filled)(z1, z2, t)
-
-    return loss_fn
-
-
-def test_queue_check_suite():
-    # NT-Xent plus 24 queued negatives (the queue frozen so that calls are comparable).
-    # Left out: collapse_value -- the queued keys are not collapsed with the batch, so the value
-    # depends on where the collapsed point lies relative to them, not log(2N-1).
-    checks = [c for c in CHECKS if c != "collapse_value"]
-    report = check_contrastive_loss(frozen_queue_loss(), checks=checks, name="queue_nt_xent")
-    assert report.passed, str(report)
-    report = check_contrastive_loss(frozen_queue_loss(), checks=["collapse_value"])  # ... and it really fails
-    assert report.failed_checks == ["collapse_value"], str(report)

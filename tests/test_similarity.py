@@ -3,18 +3,8 @@ import math
 import pytest
 import torch
 
-from clhelpers.similarity import (
-    check_embeddings,
-    check_features,
-    check_labels,
-    check_pair,
-    check_positive,
-    check_same_shape,
-    check_temperature,
-    cosine_similarity_matrix,
-    softmax_with_temperature,
-    unit_rows,
-)
+from clhelpers.similarity import cosine_similarity_matrix, softmax_with_temperature, unit_rows
+from clhelpers.validate import check_embeddings, check_features, check_labels, check_pair, check_positive, check_same_shape, check_temperature
 
 
 def test_cosine_matrix_matches_pairwise_definition():

@@ -1,0 +1,13 @@
+"""Set-up for the whole suite (unit tests in tests/ and every notebook under nbval), loaded before anything runs.
+
+* ``CLHELPERS_OFFLINE=1``: no test and no notebook may touch the network (verified data files on disk are used).
+* ``CLHELPERS_BF16=0``: the float32 path on every CPU kind. The stored notebook outputs come from that path, so
+  nothing nbval checks can depend on whether this CPU has native bf16 (AVX512-BF16) or not (AVX2 only). To try
+  the bf16 path of the code, set ``CLHELPERS_BF16=1`` yourself (stored outputs that name the precision will differ).
+
+The notebooks' kernels inherit this environment (nbval starts them from the pytest process).
+"""
+import os
+
+os.environ.setdefault("CLHELPERS_OFFLINE", "1")
+os.environ.setdefault("CLHELPERS_BF16", "0")
