@@ -66,7 +66,7 @@ def test_paired_difference_matches_the_t_interval_by_hand():
     half = 2.7764451051977987 * statistics.stdev(d) / 5 ** 0.5  # t_{0.975, 4}
     assert got.mean == pytest.approx(statistics.fmean(d)) and got.n == 5
     assert (got.lo, got.hi) == (pytest.approx(got.mean - half), pytest.approx(got.mean + half))
-    assert got.resolved and got.verdict("SimCLR", "pixels").== "SimCLR beats pixels by 0.014 (95% CI [+0.006, +0.022], 5 seeds)"
+    assert got.resolved and got.verdict("SimCLR", "pixels") == "SimCLR beats pixels by 0.014 (95% CI [+0.006, +0.022], 5 seeds)"
 
 
 def test_pairing_resolves_what_overlapping_bands_cannot():
