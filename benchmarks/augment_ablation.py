@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     device, runs = pick_device(args.device), []
     command = script_command("augment_ablation.py", argv)
     for seed in args.seeds:
-        cfg = replace(preset(args.preset), data="offline", device=device.type, seed=seed, out_dir=None, resume=False,
+        cfg = replace(preset(args.preset), source="offline", device=device.type, seed=seed, out_dir=None, resume=False,
                       **({"epochs": args.epochs} if args.epochs else {}))
         split = load_split(cfg, device)
         runs += baselines(cfg, split, seed)

@@ -84,7 +84,7 @@ def run_kind(kind: str, base: TrainConfig, progress: bool) -> dict:
     ``"kind"`` and ``collapse_stats`` (``run_one`` does not hand back the trained method, so train here)."""
     config = config_for(kind, base)
     result = train(config, progress=progress)
-    x_test, _ = load_dataset(config.dataset, "test", source=config.data)
+    x_test, _ = load_dataset(config.dataset, "test", source=config.source)
     hist = result.history
     return {
         "kind": kind, "preset": config.preset, "method": config.method, "seed": config.seed,
@@ -104,7 +104,7 @@ def random_init_row(base: TrainConfig) -> dict:
     set_seed(base.seed)
     method = make_method(config_for("simsiam", base)).to(device).eval()
     split = load_split(base, device)
-    x_test, _ = load_dataset(base.dataset, "test", source=base.data)
+    x_test, _ = load_dataset(base.dataset, "test", source=base.source)
     return {"kind": "random_init", "seed": base.seed, "knn_acc": knn_monitor(method.encoder, *split, k=base.knn_k),
             **collapse_stats(method, x_test[:STD_IMAGES])}
 

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", default="benchmarks/cuda-preset.json")
     args = p.parse_args(argv)
     device = pick_device("cuda")
-    cfg = replace(preset("cuda"), data=args.data, compile=args.compile, seed=args.seed, train_size=None)
+    cfg = replace(preset("cuda"), source=args.data, compile=args.compile, seed=args.seed, train_size=None)
     if args.epochs:
         cfg = replace(cfg, epochs=args.epochs)
     x, y = load_mnist("train", source=args.data)

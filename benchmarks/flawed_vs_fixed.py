@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     device = pick_device(args.device)
     runs = []
     for seed in args.seeds:
-        cfg = replace(preset(args.preset), data="offline", device=device.type, amp=False, cpu_amp=False, seed=seed,
+        cfg = replace(preset(args.preset), source="offline", device=device.type, amp=False, cpu_amp=False, seed=seed,
                       out_dir=None, resume=False, **({"epochs": args.epochs} if args.epochs else {}))
         split = load_split(cfg, device)
         untrained = untrained_encoder(cfg, device)

@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = pick_device(args.device)
     overrides = {"epochs": args.epochs} if args.epochs else {}
-    cfg = replace(preset(args.preset), data=args.data, device=device.type, amp=False, cpu_amp=False, out_dir=None,
+    cfg = replace(preset(args.preset), source=args.data, device=device.type, amp=False, cpu_amp=False, out_dir=None,
                   seed=args.data_seed, **overrides)
     split = tuple(t.cpu() for t in load_split(cfg, torch.device("cpu")))
     x_train, y_train, x_test, y_test = split

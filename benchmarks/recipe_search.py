@@ -103,7 +103,7 @@ def base_config(**overrides):
     """The ``cpu`` preset in float32 (no bf16 autocast anywhere), on the offline data, kNN every 10 epochs."""
     from clhelpers.train import preset
 
-    cfg = replace(preset("cpu"), data="offline", amp=False, cpu_amp=False, eval_every=10, out_dir=None, resume=False)
+    cfg = replace(preset("cpu"), source="offline", amp=False, cpu_amp=False, eval_every=10, out_dir=None, resume=False)
     return replace(cfg, **overrides) if overrides else cfg
 
 

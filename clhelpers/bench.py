@@ -20,8 +20,6 @@ and a markdown table is printed for the README.
 """
 from __future__ import annotations
 
-import argparse
-import shlex
 import sys
 import time
 from dataclasses import replace
@@ -34,8 +32,8 @@ from .augment import TwoViewDataset, ViewParams, make_views, torchvision_views_t
 from .config import preset
 from .data import load_mnist
 from .device import machine_description, pick_device
-from .files import atomic_write_json
 from .losses import nt_xent
+from .records import new_record, save_record
 from .models import Encoder, SimCLRModel
 from .train import make_method, train
 
@@ -159,78 +157,61 @@ def markdown_table(r: dict) -> str:
         f"| training, images/s (batch {r['batch_size']}, preset `{r['preset']}`, {r['precision']}) | "
         f"{r['engine_images_per_s']:,.0f} | {r['tutorial_images_per_s']:,.0f} (float32) | {r['train_speedup']:.1f}x |",
         f"| training step, achieved GFLOP/s | {r['step_gflops_per_s']:,.1f} | of {r['matmul_gflops_per_s']:,.1f} "
-        f"measured for a float32 matrix product | {r['step_gflops_per_s'] / r['matmul_gflops_per_s']:.0%} |",
+        f"measured for a {r.get('matmul_precision', 'float32')} matrix product | "
+        f"{r['step_gflops_per_s'] / r['matmul_gflops_per_s']:.0%} |",
     ]
-    return "\n".join(rows) + f"\n\n{where}, torch {m['torch']}, {r['date']}."
+    return "\n".join(rows) + f"\n\n{where}, torch {m['torch']}, {r.get('created') or r.get('date')}."
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of ``python -m clhelpers bench``."""
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--data", choices=["auto", "offline", "torchvision"], default="auto")
-    parser.add_argument("--n-images", type=int, default=12_000, help="digits for the augmentation timing (tiled if needed)")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for the torchvision pipeline")
-    parser.add_argument("--tutorial-steps", type=int, default=12, help="timed steps of the tutorial training loop")
-    parser.add_argument("--no-amp", action="store_true", help="float32 engine even where the preset uses bf16")
-    parser.add_argument("--out", default=None, help="results JSON (default benchmarks/results-<device>[-bf16].json)")
+def measure(device: str = "auto", source: str = "auto", n_images: int = 12_000, workers: int = 2,
+            tutorial_steps: int = 12, amp: bool = True, out: str | None = None, command: str | None = None) -> dict:
+    """Time everything, write the record (``records`` schema) to ``out``, print the markdown table, return the record.
 
-
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``python -m clhelpers bench``: ``measure``, then exit status 0."""
-    measure(args, parser)
-    return 0
-
-
-def measure(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
-    """Time everything, write the JSON record, print the markdown table, return the record."""
-    if args.n_images < 1 or args.tutorial_steps < 1 or args.workers < 0:
-        parser.error("--n-images and --tutorial-steps must be >= 1 and --workers >= 0")
-    try:
-        device = pick_device(args.device)
-    except ValueError as err:
-        parser.error(str(err))
-    cfg = replace(preset("cuda" if device.type == "cuda" else "cpu"), device=device.type, data=args.data)
-    if args.no_amp:
+    ``amp=False`` runs the engine in float32 even where the preset uses bf16. Each precision's achieved
+    GFLOP/s is compared with the matrix-product peak of the same precision. Bad values raise ``ValueError``.
+    """
+    if n_images < 1 or tutorial_steps < 1 or workers < 0:
+        raise ValueError("n_images and tutorial_steps must be >= 1 and workers >= 0 (--n-images, --tutorial-steps, --workers)")
+    dev = pick_device(device)
+    cfg = replace(preset("cuda" if dev.type == "cuda" else "cpu"), device=dev.type, source=source)
+    if n_images < 2 * cfg.batch_size:
+        raise ValueError(f"n_images {n_images} is under two batches of {cfg.batch_size} (one is the warm-up): "
+                         f"use --n-images {2 * cfg.batch_size} or more")
+    if not amp:
         cfg = replace(cfg, amp=False, cpu_amp=False)
-    machine = machine_description(device)
-    bf16 = (cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")
-    print(f"device: {device.type} ({machine['gpu'] or machine['cpu']}), {machine['cpu_count']} cores, "
+    machine = machine_description(dev)
+    bf16 = (cfg.amp and dev.type == "cuda") or (cfg.cpu_amp and dev.type == "cpu")
+    print(f"device: {dev.type} ({machine['gpu'] or machine['cpu']}), {machine['cpu_count']} cores, "
           f"native bf16: {machine['cpu_bf16']}, engine in {'bf16 autocast' if bf16 else 'float32'}")
-    images, labels = load_mnist("train", source=args.data)
-    if len(images) < args.n_images:
-        print(f"the training split has {len(images):,} digits: tiled to {args.n_images:,} for the timings")
-    pool = tile(images, args.n_images)
+    images, labels = load_mnist("train", source=source)
+    if len(images) < n_images:
+        print(f"the training split has {len(images):,} digits: tiled to {n_images:,} for the timings")
+    pool = tile(images, n_images)
     print("timing make_views, the torchvision pipeline, the engine, the tutorial loop, matmul ...", flush=True)
-    mv = bench_make_views(pool.to(device), cfg.batch_size, cfg.views, device)
-    tv = bench_torchvision_views(pool, cfg.batch_size, cfg.views, args.workers, device)
-    test = load_mnist("test", source=args.data)
-    engine = bench_engine_training(cfg, (pool, tile(labels, args.n_images), *test))
-    tutorial = bench_tutorial_training(pool, cfg, args.workers, args.tutorial_steps, device)
-    gflop, peak = step_gflop(cfg, device), matmul_gflops(device)
+    mv = bench_make_views(pool.to(dev), cfg.batch_size, cfg.views, dev)
+    tv = bench_torchvision_views(pool, cfg.batch_size, cfg.views, workers, dev)
+    engine = bench_engine_training(cfg, (pool, tile(labels, n_images), *load_mnist("test", source=source)))
+    tutorial = bench_tutorial_training(pool, cfg, workers, tutorial_steps, dev)
+    gflop, peak = step_gflop(cfg, dev), matmul_gflops(dev, torch.bfloat16 if bf16 else torch.float32)
     results = {
-        "machine": machine, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python -m clhelpers bench " + shlex.join(sys.argv[2:]), "preset": cfg.preset,
-        "precision": "bf16 autocast" if bf16 else "float32", "batch_size": cfg.batch_size, "workers": args.workers,
-        "augment_images": args.n_images, "training_set": len(images), "tiled": len(images) < args.n_images,
+        "preset": cfg.preset, "precision": "bf16 autocast" if bf16 else "float32", "batch_size": cfg.batch_size,
+        "workers": workers, "augment_images": n_images, "training_set": len(images), "tiled": len(images) < n_images,
         "make_views_views_per_s": mv, "torchvision_views_per_s": tv, "augment_speedup": mv / tv,
         "engine_images_per_s": engine, "tutorial_images_per_s": tutorial, "train_speedup": engine / tutorial,
         "step_gflop": gflop, "step_gflops_per_s": gflop * engine / cfg.batch_size, "matmul_gflops_per_s": peak,
+        "matmul_precision": "bfloat16" if bf16 else "float32",
         "views": cfg.views.as_dict(), "model": {"widths": list(cfg.widths), "depth": cfg.depth},
     }
-    out = Path(args.out or f"benchmarks/results-{device.type}{'-bf16' if bf16 and device.type == 'cpu' else ''}.json")
-    atomic_write_json(out, results)
+    record = new_record([], cfg.to_dict(), command=command, device=dev, **results)
+    path = Path(out or f"benchmarks/results-{dev.type}{'-bf16' if bf16 and dev.type == 'cpu' else ''}.json")
+    save_record(path, record)
     print()
-    print(markdown_table(results))
-    print(f"\nwrote {out}")
-    return results
+    print(markdown_table(record))
+    print(f"\nwrote {path}")
+    return record
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m clhelpers.bench``: the same as ``python -m clhelpers bench``."""
-    from .__main__ import main as cli_main
+if __name__ == "__main__":  # the older entry point, python -m clhelpers.bench; never imported
+    from clhelpers.cli import main
 
-    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["bench", *sys.argv[1:]]))

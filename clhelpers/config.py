@@ -48,8 +48,9 @@ class TrainConfig:
     preset: str = _opt("custom", "name of the preset this came from (informational)", cli=False)
     method: str = _opt("simclr", "what a training step computes", choices=tuple(METHODS))
     dataset: str = _opt("mnist", "which dataset", choices=tuple(DATASETS))
-    data: str = _opt("auto", "where the data comes from: auto (files, download, else the offline subset), "
-                             "offline (the 5,000-digit subset), torchvision (files or download)", choices=DATA_SOURCES)
+    source: str = _opt("auto", "where the data comes from: auto (verified files, download, else the offline subset), "
+                               "offline (the 5,000-digit subset), torchvision (files or download)", choices=DATA_SOURCES,
+                       flags=("--source", "--data"))
     device: str = _opt("auto", "compute device", choices=DEVICES)
     epochs: int = _opt(30, "passes over the training set")
     batch_size: int = _opt(256, "images per step (the model sees 2 views of each)")
@@ -121,11 +122,19 @@ class TrainConfig:
         d["widths"] = list(self.widths)
         return d
 
+    @staticmethod
+    def upgrade_dict(d: dict) -> dict:
+        """A copy of a saved config dict with the names of older versions updated (``data`` became ``source``)."""
+        d = dict(d)
+        if "data" in d and "source" not in d:
+            d["source"] = d.pop("data")
+        return d
+
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """The inverse of ``to_dict`` (unknown keys, e.g. from newer versions, are ignored)."""
+        """The inverse of ``to_dict`` (older names upgraded; unknown keys, e.g. from newer versions, are ignored)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{k: v for k, v in cls.upgrade_dict(d).items() if k in known})
 
 
 def _need(ok: bool, message: str) -> None:
@@ -185,7 +194,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         meta = f.metadata
         if not meta.get("cli", False):
             continue
-        flag = meta.get("flag", "--" + f.name.replace("_", "-"))
+        flags = meta.get("flags", (meta.get("flag", "--" + f.name.replace("_", "-")),))
         kw: dict = {"dest": f.name, "default": None, "help": meta["help"]}
         kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
         if kind == "bool":
@@ -196,7 +205,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             kw["type"] = int if kind.startswith(("int", "tuple")) else float if kind.startswith("float") else str
             if "nargs" in meta:
                 kw["nargs"] = meta["nargs"]
-        parser.add_argument(flag, **kw)
+        parser.add_argument(*flags, **kw)
     parser.add_argument("--full", action="store_true", help="use the whole training set (undo the CPU presets' cap)")
 
 

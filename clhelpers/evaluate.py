@@ -1,4 +1,4 @@
-"""Evaluate a trained encoder on a dataset: ``python -m clhelpers evaluate --encoder runs/cpu/encoder.pt``.
+"""Evaluate a trained encoder on a dataset (the command ``python -m clhelpers evaluate --encoder runs/cpu/encoder.pt``).
 
 * ``embed(encoder, images)`` runs an encoder over many images in eval mode, without gradients
   (``batch_stats=True``: with each batch's BatchNorm statistics, as a training loss sees the outputs).
@@ -12,7 +12,6 @@ The metrics themselves (tensors in, numbers out) live in ``clhelpers.metrics``.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 
 import torch
@@ -93,43 +92,9 @@ def evaluate_encoder(encoder: nn.Module, dataset: str = "mnist", source: str = "
     return report
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of ``python -m clhelpers evaluate``."""
-    parser.add_argument("--encoder", required=True, help="encoder.pt written by python -m clhelpers train --out DIR")
-    parser.add_argument("--dataset", default="mnist", choices=tuple(DATASETS))
-    parser.add_argument("--data", default="auto", choices=["auto", "offline", "torchvision"], help="data source (see clhelpers.data)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    parser.add_argument("--k", type=int, default=20, help="neighbours for kNN (default 20)")
-
-
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Evaluate ``args.encoder`` and print one line per measurement, encoder beside raw pixels."""
-    from .models import load_encoder
-
-    if args.k < 1:
-        parser.error("--k must be >= 1")
-    try:
-        device = pick_device(args.device)
-        encoder = load_encoder(args.encoder, map_location=device)
-        r = evaluate_encoder(encoder, args.dataset, args.data, k=args.k, device=device)
-    except ValueError as err:
-        parser.error(str(err))
-    print(f"train {r['train_images']} / test {r['test_images']} images, features h {r['feature_dim']}-d, device {device.type}")
-    print(f"{'measurement':<28} {'encoder (h)':>12} {'raw pixels':>12}")
-    for key in r["encoder"]:
-        label = {"knn": f"kNN accuracy (k={args.k})", "probe": "linear probe, all labels"}.get(key, key.replace("_", " "))
-        print(f"{label:<28} {r['encoder'][key]:>12.4f} {r['pixels'][key]:>12.4f}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m clhelpers.evaluate``: the same as ``python -m clhelpers evaluate``."""
+if __name__ == "__main__":  # the older entry point, python -m clhelpers.evaluate; never imported
     import sys
 
-    from .__main__ import main as cli_main
+    from clhelpers.cli import main
 
-    return cli_main(["evaluate", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main(["evaluate", *sys.argv[1:]]))

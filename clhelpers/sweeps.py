@@ -3,20 +3,14 @@
 * ``run_one(config)`` trains once and summarizes the run as one flat, JSON-friendly dict.
 * ``run_sweep(base, temperatures=..., batch_sizes=..., seeds=..., fixed_steps=...)`` varies one setting at a
   time (``fixed_steps``: the batch-size sweep at a fixed number of optimizer steps, not of epochs).
-* ``save_record(path, runs, command)`` writes ``{"machine", "command", "created", "git_commit",
-  "seeds", "runs"}``; ``load_sweeps(folder)`` reads every ``sweep-*.json`` back.
+* ``load_sweeps(folder)`` reads every ``sweep-*.json`` record back (``records.load_record``).
 * ``summarize_runs(runs, by="temperature")`` gives each setting's mean ± sd over seeds.
-* ``python -m clhelpers sweep --preset cpu-sweep --seeds 0 1 2 --out benchmarks/sweep-cpu-2core.json``.
+* ``python -m clhelpers sweep --preset cpu-sweep --seeds 0 1 2 --out benchmarks/sweep-cpu-2core.json`` (``cli``).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import statistics
-import subprocess
-import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,11 +20,11 @@ import torch
 from .augment import ViewParams, make_views
 from .config import PRESETS, TrainConfig, preset
 from .data import load_dataset
-from .device import machine_description, pick_device
-from .files import atomic_write_json
+from .device import pick_device
 from .evaluate import embed
 from .methods import Method
 from .metrics import alignment, uniformity
+from .records import command_as_typed, load_record, new_record, save_record, summarize
 from .train import train
 
 
@@ -59,7 +53,7 @@ def run_one(config: TrainConfig, loss: Callable | None = None, progress: bool = 
     ``knn_acc`` (last epoch), ``pixel_knn_acc``, ``final_loss``, alignment/uniformity in z and h (first
     ``quality_images`` test images), ``images_per_s``, ``train_s`` (training only), ``device``, ``history``."""
     result = train(config, loss=loss, progress=progress)
-    x_test, _ = load_dataset(config.dataset, "test", source=config.data)
+    x_test, _ = load_dataset(config.dataset, "test", source=config.source)
     quality = representation_quality(result.method, x_test[:quality_images], config.views, seed=config.seed)
     hist = result.history
     return {
@@ -77,7 +71,7 @@ def epochs_for_steps(config: TrainConfig, steps: int) -> int:
     """The whole number of epochs closest to ``steps`` optimizer steps at ``config.batch_size`` (at least 1)."""
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer (optimizer steps per run), got {steps!r}")
-    n = config.train_size or len(load_dataset(config.dataset, "train", source=config.data)[0])
+    n = config.train_size or len(load_dataset(config.dataset, "train", source=config.source)[0])
     per_epoch = n // config.batch_size
     if per_epoch < 1:
         raise ValueError(f"batch_size {config.batch_size} is larger than the training set ({n} images); lower it")
@@ -113,38 +107,16 @@ def run_sweep(base: TrainConfig, temperatures: Sequence[float] = (), batch_sizes
     return runs
 
 
-def git_commit() -> str | None:
-    """The checked-out commit of this repository (``None`` outside a git checkout)."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def save_record(path: str | os.PathLike, runs: list[dict], command: str, device: torch.device | None = None, **extra) -> Path:
-    """Write ``{"machine", "command", "created", "git_commit", "seeds", "runs", **extra}`` to ``path`` (JSON, atomic)."""
-    record = {"machine": machine_description(device), "command": command,
-              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "git_commit": git_commit(),
-              "seeds": sorted({r["seed"] for r in runs if "seed" in r}), **extra, "runs": runs}
-    return atomic_write_json(Path(path), record)
-
-
 def load_sweeps(folder: str | os.PathLike = "benchmarks", pattern: str = "sweep-*.json") -> list[dict]:
-    """Every record matching ``pattern`` in ``folder`` (sorted by name), each with ``"file"`` added."""
-    import json
-
-    records = []
+    """Every record matching ``pattern`` in ``folder`` (sorted by name, read by ``records.load_record``), each
+    with ``"file"`` added; a record without runs is a ``ValueError`` naming the file."""
+    found = []
     for path in sorted(Path(folder).glob(pattern)):
-        try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON ({err}); delete it or record it again") from None
-        if not isinstance(record, dict) or not {"machine", "command", "runs"} <= set(record):
-            raise ValueError(f"{path} is not a sweep record (needs machine, command, runs); delete it or record it again")
-        records.append({**record, "file": path.name})
-    return records
+        record = load_record(path)
+        if not record["runs"]:
+            raise ValueError(f"{path} is not a sweep record (it has no runs); delete it or record it again")
+        found.append({**record, "file": path.name})
+    return found
 
 
 def summarize_runs(runs: Sequence[dict], by: str, metric: str = "knn_acc", sweep: str | None = None) -> dict:
@@ -160,8 +132,7 @@ def summarize_runs(runs: Sequence[dict], by: str, metric: str = "knn_acc", sweep
     if not groups:
         raise ValueError(f"no runs{f' with sweep = {sweep!r}' if sweep else ''}: check the sweep name "
                          "('temperature' or 'batch_size') and that the record has runs")
-    return {k: {"mean": statistics.fmean(v), "sd": statistics.stdev(v) if len(v) > 1 else 0.0, "n": len(v)}
-            for k, v in groups.items()}
+    return {k: summarize(v) for k, v in groups.items()}
 
 
 def recording_args(description: str, kinds: Sequence[str], argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
@@ -180,50 +151,13 @@ def recording_args(description: str, kinds: Sequence[str], argv: list[str] | Non
     return args, {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
 
 
-def script_command(script: str, argv: list[str] | None = None) -> str:
-    """The command line a record stores for ``benchmarks/<script>``: ``python benchmarks/<script> <flags>``, the
-    flags (``argv``, default the process's own) quoted as a shell would need them, no interpreter path."""
-    return f"python benchmarks/{script} " + shlex.join(sys.argv[1:] if argv is None else argv)
-
-
 def save_script_record(script: str, args: argparse.Namespace, overrides: dict, runs: list[dict],
                        argv: list[str] | None = None, **extra) -> Path:
-    """``save_record`` for a recording script run with ``recording_args``: the command as typed
-    (``script_command``), the device the preset and flags chose, the preset, and ``extra``."""
-    command = script_command(script, argv)
-    device = pick_device(overrides.get("device", preset(args.preset).device))
-    return save_record(args.out, runs, command, device=device, preset=args.preset, **extra)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of ``python -m clhelpers sweep``."""
-    parser.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS), help="base settings (default cpu-sweep)")
-    parser.add_argument("--epochs", type=int, help="override the preset's epochs")
-    parser.add_argument("--data", choices=["auto", "offline", "torchvision"], help="data source (default: the preset's)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
-    parser.add_argument("--temperatures", type=float, nargs="*", default=[0.05, 0.1, 0.2, 0.5, 1.0])
-    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[64, 128, 256, 512])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per setting (default 0 1 2)")
-    parser.add_argument("--fixed-steps", type=int, help="batch-size sweep at about this many optimizer steps per run "
-                        "(epochs chosen per batch size), instead of fixed epochs")
-    parser.add_argument("--out", help="write the record as JSON here, e.g. benchmarks/sweep-cpu-2core.json")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Run the sweep the flags describe, print a table, and record it when ``--out`` is given."""
-    overrides = {k: getattr(args, k) for k in ("epochs", "data", "device") if getattr(args, k) is not None}
-    try:
-        base = replace(preset(args.preset), **overrides)
-        runs = run_sweep(base, args.temperatures, args.batch_sizes, seeds=args.seeds, progress=not args.quiet,
-                         fixed_steps=args.fixed_steps)
-    except ValueError as err:
-        parser.error(str(err))
-    print(f"{'sweep':<12} {'temp':>6} {'batch':>6} {'steps':>6} {'seed':>5} {'kNN':>7} {'align':>7} {'unif':>7} {'train s':>8}")
-    for r in runs:
-        print(f"{r['sweep']:<12} {r['temperature']:>6g} {r['batch_size']:>6d} {r['steps']:>6d} {r['seed']:>5d} {r['knn_acc']:>7.4f} "
-              f"{r['alignment']:>7.3f} {r['uniformity']:>7.3f} {r['train_s']:>8.1f}")
-    if args.out:
-        command = "python -m clhelpers sweep " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["sweep"] else sys.argv[1:])
-        print(f"wrote {save_record(args.out, runs, command, device=pick_device(base.device))}")
-    return 0
+    """Save a record (``records`` schema) for a recording script run with ``recording_args``: the command as
+    typed (``python benchmarks/<script> <argv>``; default: this process's), the config the preset and flags
+    give, the device they chose, the preset, and ``extra``."""
+    command = None if argv is None else command_as_typed(["python", f"benchmarks/{script}", *argv])
+    config = replace(preset(args.preset), **overrides)
+    record = new_record(runs, config.to_dict(), command=command, device=pick_device(config.device),
+                        preset=args.preset, **extra)
+    return save_record(args.out, record)

@@ -90,8 +90,8 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
 def load_split(cfg: TrainConfig, device: torch.device) -> tuple[torch.Tensor, ...]:
     """``(x_train, y_train, x_test, y_test)`` on ``device`` as the config says: the training subset of
     ``train_size`` images is a fixed random choice made from ``seed``; the test split is never trained on."""
-    x_train, y_train = load_dataset(cfg.dataset, "train", source=cfg.data)
-    x_test, y_test = load_dataset(cfg.dataset, "test", source=cfg.data)
+    x_train, y_train = load_dataset(cfg.dataset, "train", source=cfg.source)
+    x_test, y_test = load_dataset(cfg.dataset, "test", source=cfg.source)
     if cfg.train_size is not None and cfg.train_size < len(x_train):
         keep = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.train_size].sort().values
         x_train, y_train = x_train[keep], y_train[keep]
@@ -321,7 +321,7 @@ def _check_resumable(ckpt: object, cfg: TrainConfig, device: torch.device, path:
     if ckpt["device_type"] != device.type:
         raise ValueError(f"{path} was written on {ckpt['device_type']} but this run uses {device.type}; "
                          "resume on the same kind of device (random streams differ between devices)")
-    saved, now = ckpt["config"], cfg.to_dict()
+    saved, now = TrainConfig.upgrade_dict(ckpt["config"]), cfg.to_dict()
     default = TrainConfig().to_dict()  # a field the checkpoint lacks is newer than it: it ran with the default
     diff = [k for k in now if k not in _RESUME_FREE and saved.get(k, default[k]) != now[k]]
     if diff:
@@ -329,12 +329,7 @@ def _check_resumable(ckpt: object, cfg: TrainConfig, device: torch.device, path:
         raise ValueError(f"cannot resume {path} with different settings ({detail}); use the original settings or a new out_dir")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m clhelpers.train``: the same as ``python -m clhelpers train``."""
-    from .__main__ import main as cli_main
+if __name__ == "__main__":  # the older entry point, python -m clhelpers.train; never imported
+    from clhelpers.cli import main
 
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from clhelpers.__main__ import main
+from clhelpers.cli import main
 from clhelpers.bench import markdown_table, step_gflop, tile
 from clhelpers.config import preset
 
@@ -26,6 +26,7 @@ def test_tiny_bench_run_writes_its_record(tmp_path, capsys):
     assert main(["bench", "--device", "cpu", "--data", "offline", "--n-images", "600", "--workers", "0",
                  "--tutorial-steps", "1", "--no-amp", "--out", str(out)]) == 0
     r = json.loads(out.read_text())
+    assert r["schema"] == "clhelpers-record-v1" and r["config"]["preset"] == "cpu" and r["matmul_precision"] == "float32"
     assert r["precision"] == "float32" and r["machine"]["device"] == "cpu" and not r["tiled"]
     for key in ("make_views_views_per_s", "torchvision_views_per_s", "engine_images_per_s", "tutorial_images_per_s",
                 "step_gflops_per_s", "matmul_gflops_per_s"):
@@ -33,3 +34,9 @@ def test_tiny_bench_run_writes_its_record(tmp_path, capsys):
     assert r["augment_speedup"] == pytest.approx(r["make_views_views_per_s"] / r["torchvision_views_per_s"])
     assert r["step_gflops_per_s"] == pytest.approx(r["step_gflop"] * r["engine_images_per_s"] / r["batch_size"])
     assert "| training, images/s" in capsys.readouterr().out and "float32" in markdown_table(r)
+
+
+def test_too_few_images_is_a_usage_error_with_the_fix(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["bench", "--device", "cpu", "--source", "offline", "--n-images", "300", "--out", "unused.json"])
+    assert err.value.code == 2 and "use --n-images 512 or more" in capsys.readouterr().err

@@ -4,7 +4,7 @@ with the diagnosis that names it."""
 import pytest
 import torch
 
-from clhelpers.__main__ import main
+from clhelpers.cli import main
 from clhelpers.checks import check_contrastive_loss
 from clhelpers.lint import CONVENTIONS, detect_convention, load_function
 

@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 
-from clhelpers.__main__ import COMMANDS, main
+from clhelpers.cli import COMMANDS, main
 from clhelpers.methods import METHODS
 from clhelpers.models import load_encoder
 
@@ -113,3 +113,23 @@ def test_check_understands_the_common_calling_conventions(tmp_path, capsys):
     capsys.readouterr()
     assert main(["check", f"{mine}:unnormalized"]) == 1
     assert "scale_invariant failed. Likely bug: embeddings are not normalized" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("module, command", [("clhelpers.train", "train"), ("clhelpers.evaluate", "evaluate"),
+                                             ("clhelpers.bench", "bench")])
+def test_the_older_entry_points_still_run_their_command(module, command):
+    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and f"usage: python -m clhelpers {command}" in out.stdout
+
+
+def test_a_record_keeps_the_command_exactly_as_typed_from_either_entry_point(tmp_path):
+    """The bug the import cycle caused: python -m clhelpers.bench --device cpu was recorded without --device."""
+    import json
+
+    for entry in (["-m", "clhelpers.bench"], ["-m", "clhelpers", "bench"]):
+        out = tmp_path / "r.json"
+        flags = ["--device", "cpu", "--source", "offline", "--n-images", "600", "--workers", "0", "--tutorial-steps",
+                 "1", "--no-amp", "--out", str(out)]
+        done = subprocess.run([sys.executable, *entry, *flags], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(out.read_text())["command"] == " ".join(["python", *entry, *flags])

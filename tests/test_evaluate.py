@@ -50,16 +50,16 @@ def test_evaluate_encoder_reports_encoder_beside_pixels():
 
 def test_evaluate_cli(tmp_path, capsys):
     from clhelpers.data import load_mnist
-    from clhelpers.evaluate import main
+    from clhelpers.cli import main as cli_main
     from clhelpers.metrics import pixel_knn_accuracy
     from clhelpers.models import save_encoder
 
     with pytest.raises(SystemExit):
-        main(["--encoder", str(tmp_path / "missing.pt")])
+        cli_main(["evaluate", "--encoder", str(tmp_path / "missing.pt")])
     save_encoder(Encoder(widths=(4, 8, 8), depth=1), tmp_path / "encoder.pt")
     with pytest.raises(SystemExit):
-        main(["--encoder", str(tmp_path / "encoder.pt"), "--k", "0"])
-    assert main(["--encoder", str(tmp_path / "encoder.pt"), "--data", "offline", "--device", "cpu"]) == 0
+        cli_main(["evaluate", "--encoder", str(tmp_path / "encoder.pt"), "--k", "0"])
+    assert cli_main(["evaluate", "--encoder", str(tmp_path / "encoder.pt"), "--data", "offline", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     expected = pixel_knn_accuracy(*load_mnist("train", source="offline"), *load_mnist("test", source="offline"))
     line = next(line for line in out.splitlines() if line.startswith("kNN accuracy"))

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from clhelpers import flawed
-from clhelpers.__main__ import main
+from clhelpers.cli import main
 from clhelpers.checks import check_contrastive_loss
 from clhelpers.lint import CONVENTIONS, DIAGNOSES
 from clhelpers.losses import nt_xent, supcon

@@ -55,7 +55,7 @@ def test_garbage_file_is_reported(tmp_path):
 CELLS = [
     "import shutil\nfrom dataclasses import replace\nimport matplotlib\nmatplotlib.use('Agg')\n"
     "import matplotlib.pyplot as plt\nfrom clhelpers.train import preset, train",
-    "cfg = replace(preset('cpu-sweep'), data='offline', epochs=3, train_size=256, batch_size=128,\n"
+    "cfg = replace(preset('cpu-sweep'), source='offline', epochs=3, train_size=256, batch_size=128,\n"
     "              widths=(4, 8, 8), proj_dim=8, hidden_dim=16, test_size=200, out_dir='runs/demo')\n"
     "shutil.rmtree(cfg.out_dir, ignore_errors=True)",
     "def stop_after_two(record):\n    if record['epoch'] == 2:\n        raise KeyboardInterrupt\n"

@@ -8,7 +8,8 @@ import torch
 from clhelpers.config import preset
 from clhelpers.methods import build_method
 from clhelpers.models import Encoder
-from clhelpers.sweeps import epochs_for_steps, load_sweeps, representation_quality, run_sweep, save_record, summarize_runs
+from clhelpers.records import new_record, save_record
+from clhelpers.sweeps import epochs_for_steps, load_sweeps, representation_quality, run_sweep, summarize_runs
 
 
 def test_representation_quality_ranges():
@@ -25,7 +26,7 @@ def test_representation_quality_ranges():
 
 
 def tiny_config():
-    return replace(preset("cpu-sweep"), data="offline", epochs=1, train_size=256, batch_size=128,
+    return replace(preset("cpu-sweep"), source="offline", epochs=1, train_size=256, batch_size=128,
                    widths=(4, 8, 8), proj_dim=8, hidden_dim=16, test_size=200)
 
 
@@ -55,7 +56,7 @@ def test_run_sweep_bad_input():
 
 def test_save_and_load_records(tmp_path):
     runs = [{"sweep": "temperature", "temperature": 0.1, "knn_acc": 0.5, "seed": 1}]
-    path = save_record(tmp_path / "sweep-test.json", runs, "python -m clhelpers sweep", device=torch.device("cpu"))
+    path = save_record(tmp_path / "sweep-test.json", new_record(runs, None, "python -m clhelpers sweep", device="cpu"))
     assert [p.name for p in tmp_path.iterdir()] == ["sweep-test.json"]  # the atomic write left no temporary file
     (record,) = load_sweeps(tmp_path)
     assert record["file"] == path.name and record["runs"] == runs and record["seeds"] == [1]
@@ -63,6 +64,9 @@ def test_save_and_load_records(tmp_path):
     assert load_sweeps(tmp_path / "missing") == []
     (tmp_path / "sweep-bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="sweep-bad.json"):
+        load_sweeps(tmp_path)
+    (tmp_path / "sweep-bad.json").write_text('{"machine": {}}')
+    with pytest.raises(ValueError, match="sweep-bad.json is not a sweep record"):
         load_sweeps(tmp_path)
 
 
@@ -110,3 +114,4 @@ def test_save_script_record_writes_the_command_as_typed(tmp_path):
     record = json.loads(path.read_text())
     assert record["command"] == f"python benchmarks/x.py --out {tmp_path / 'r.json'} --kinds 'a b' --device cpu"
     assert (record["preset"], record["summary"], record["seeds"], record["machine"]["device"]) == ("cpu-sweep", {"n": 1}, [0], "cpu")
+    assert record["schema"] == "clhelpers-record-v1" and record["config"]["preset"] == "cpu-sweep"

@@ -8,18 +8,24 @@ import torch
 from clhelpers.config import TrainConfig, preset
 from clhelpers.losses import nt_xent
 from clhelpers.models import Encoder, load_encoder
-from clhelpers.train import lr_factor, main, train
+from clhelpers.cli import main as cli_main
+from clhelpers.train import lr_factor, train
+
+
+def main(argv):
+    """``python -m clhelpers train ARGV``."""
+    return cli_main(["train", *argv])
 
 
 def tiny(**kw):
-    base = dict(preset="test", data="offline", device="cpu", epochs=2, batch_size=64, lr=3e-3, widths=(4, 8, 8),
+    base = dict(preset="test", source="offline", device="cpu", epochs=2, batch_size=64, lr=3e-3, widths=(4, 8, 8),
                 depth=1, proj_dim=16, hidden_dim=32, train_size=384, test_size=200, knn_k=5)
     base.update(kw)
     return TrainConfig(**base)
 
 
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(batch_size=1), dict(lr=0.0), dict(lr=-1.0),
-                                 dict(temperature=0.0), dict(temperature=float("inf")), dict(data="imagenet"),
+                                 dict(temperature=0.0), dict(temperature=float("inf")), dict(source="imagenet"),
                                  dict(device="tpu"), dict(resume=True, out_dir=None)])
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ValueError):
@@ -88,7 +94,7 @@ def test_resume_refuses_changed_settings(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["--epochs", "0"], ["--batch-size", "1"], ["--lr", "-1"], ["--temperature", "0"],
-                                  ["--data", "imagenet"], ["--device", "tpu"], ["--preset", "huge"], ["--resume"],
+                                  ["--source", "imagenet"], ["--device", "tpu"], ["--preset", "huge"], ["--resume"],
                                   ["--epochs", "two"]])
 def test_cli_rejects_bad_arguments(argv, capsys):
     with pytest.raises(SystemExit) as err:
@@ -179,7 +185,7 @@ def test_the_cuda_preset_code_path_runs_on_the_cpu(tmp_path):
 
     cuda = preset("cuda")
     assert cuda.amp and cuda.channels_last and cuda.warmup_epochs > 0 and cuda.batch_size >= 1024
-    cfg = replace(cuda, device="cpu", data="offline", cpu_amp=True, compile=True, epochs=2, train_size=256,
+    cfg = replace(cuda, device="cpu", source="offline", cpu_amp=True, compile=True, epochs=2, train_size=256,
                   batch_size=128, test_size=200, widths=(4, 8, 8), depth=1, proj_dim=16, hidden_dim=32, out_dir=str(tmp_path))
     result = train(cfg, progress=False)
     assert all(math.isfinite(h["loss"]) for h in result.history) and 0.0 <= result.knn_acc <= 1.0
