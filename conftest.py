@@ -11,3 +11,17 @@ import os
 
 os.environ.setdefault("CLHELPERS_OFFLINE", "1")
 os.environ.setdefault("CLHELPERS_BF16", "0")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (training, a browser, a notebook); "
+                                       "the fast lane is pytest -m 'not slow'")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every notebook cell is part of a slow item: the fast lane (-m 'not slow') runs the unit tests only."""
+    import pytest
+
+    for item in items:
+        if item.nodeid.split("::")[0].endswith(".ipynb"):
+            item.add_marker(pytest.mark.slow)
