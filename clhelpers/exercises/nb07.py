@@ -1,7 +1,4 @@
-"""Exercises with automatic feedback for notebook 07, avoiding collapse (the conventions of ``clhelpers.exercises``).
-
-Each checker returns a ``Verdict`` ("not attempted", "correct" or "wrong" with a hint) and never raises on a
-wrong answer; each brings its own small networks or embeddings and runs in well under a second.
+"""Notebook 07's exercises, avoiding collapse; each brings its own small networks or embeddings.
 
 * 07.1: ``check_07_momentum_update(fn)``: ``fn(target, online, momentum)`` must do the EMA update of
   ``clhelpers.method_parts.momentum_update`` in place; ``exercise_07_networks()`` gives a pair to try it on.
@@ -17,9 +14,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .exercises import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
-from .metrics import embedding_std
-from .similarity import unit_rows
+from ..metrics import embedding_std
+from ..similarity import unit_rows
+from ._verdict import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
 
 EX_07_EMA, EX_07_STD = "Exercise 07.1 · the momentum update", "Exercise 07.2 · the collapse diagnostic"
 EMA_MOMENTUM = 0.9  # the checker's momentum: far enough from 0.5 that swapping m and 1 - m shows
