@@ -80,7 +80,6 @@ def _call_answer(fn: Callable, exercise: str, what: str, where: str, hint: str, 
         return _wrong(exercise, f"{where} {_raised(err)}.", hint)
 
 
-
 # --------------------------------------------------------------------------- a loss answer (notebooks 02 and 03)
 def _batch(seed: int, n: int = 8, dim: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
@@ -120,4 +119,3 @@ def _mismatch(fn: Callable) -> tuple[str, str] | None:
     except Exception as err:
         return f"on a random batch {_raised(err)}", "it must work for any N, D and temperature"
     return None
-

@@ -85,4 +85,3 @@ def check_01_temperature_for_half(tau: Any) -> Verdict:
     direction = ("too large: the softmax is too flat; a smaller t sharpens it towards the positive" if p < 0.5
                  else "too small: the softmax is too sharp; a larger t flattens it")
     return _wrong(EX_01_TAU, f"at t = {t:.4g} the positive gets p = {p:.3f}, not 0.5: t is {direction}.", hint)
-

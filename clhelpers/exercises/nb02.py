@@ -70,4 +70,3 @@ def check_02_collapse_value(value: Any) -> Verdict:
              (math.log10(2 * n - 1), "log10: the loss uses the natural log (math.log)"))
     why = next((": " + why for target, why in known if _near(x, target, rel=1e-3)), "")
     return _wrong(EX_02_COLLAPSE, f"{x:.4g} is not the collapse value for N = {n}{why}.", hint)
-

@@ -101,4 +101,3 @@ def check_03_fixed_loss(fn: Callable | None) -> Verdict:
         return _wrong(EX_03_FIX, differs[0] + ".", differs[1])
     return Verdict(EX_03_FIX, "correct", f"passes all {len(report.results)} checks and equals nt_xent: all 2N views "
                    "are anchors, each with 2N - 1 candidates, and log-sum-exp keeps t = 0.01 finite.")
-

@@ -147,4 +147,3 @@ def check_05_knn_by_hand(fn: Callable | None) -> Verdict:
                                   "@ train.T, s.topk(k), votes[c] += exp(s / t) for each neighbour of class c, argmax")
     return Verdict(EX_05_KNN, "correct", "matches knn_accuracy for k = 20, 1 and 100: cosine neighbours, "
                    "votes weighted by exp(s / t). The rows' lengths play no part, as in the loss.")
-
