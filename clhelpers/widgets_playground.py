@@ -30,23 +30,11 @@ def playground_view(state: pg.Playground, temperature: float = 0.2, negatives: b
     next step (small circles and squares). Values: ``playground.measures`` plus the controls."""
     values = pg.measures(state, temperature, negatives)
     values.update(temperature=float(temperature), negatives=bool(negatives), n_pairs=state.n_pairs)
-    z, (z1, z2) = pg.embed(state).numpy(), (v.numpy() for v in pg.views(state))
-    fig, axs = plots._figure(figsize=(4.6, 3.8))
-    ax = axs[0, 0]
-    plots._unit_circle(ax, 1.3)
-    for c in sorted(set(state.labels.tolist())):
-        rows = (state.labels == c).numpy()
-        color = plots.PAIR_COLORS[c % 10]
-        ax.plot(*z1[rows].T, "o", ms=3, mfc="none", color=color, alpha=0.6)
-        ax.plot(*z2[rows].T, "s", ms=3, mfc="none", color=color, alpha=0.6)
-        ax.plot(*z[rows].T, "o", ms=7, color=color, alpha=0.8, label=f"class {c}")
-    ax.text(0, 0, f"uniformity {values['uniformity']:.2f}\nalignment {values['alignment']:.3f}\n"
-                  f"same-class cos {values['same_class_cos']:.2f}", ha="center", va="center", fontsize=plots.SMALL_PT)
-    ax.set(xticks=[-1, 0, 1], yticks=[-1, 0, 1], xlabel="coordinate 1", ylabel="coordinate 2")
-    ax.tick_params(labelsize=plots.SMALL_PT)
-    ax.legend(fontsize=plots.SMALL_PT, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    caption = (f"uniformity {values['uniformity']:.2f}\nalignment {values['alignment']:.3f}\n"
+               f"same-class cos {values['same_class_cos']:.2f}")
     mode = "NT-Xent" if negatives else "pull term only (negatives off)"
-    ax.set_title(f"{mode}, t = {temperature:.3g}\n{state.n_pairs} pairs, step {state.steps}", fontsize=9)
+    fig = plots.playground_points(pg.embed(state), pg.views(state), state.labels, caption,
+                                  f"{mode}, t = {temperature:.3g}\n{state.n_pairs} pairs, step {state.steps}")
     return fig, values
 
 
