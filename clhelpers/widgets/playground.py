@@ -1,6 +1,6 @@
 """The live 2-D playground of notebook 02: the picture of a ``clhelpers.playground`` state and its widget.
 
-As in ``clhelpers.widgets``, the callback ``playground_demo`` takes the control values and returns
+As in ``clhelpers.widgets.sliders``, the callback ``playground_demo`` takes the control values and returns
 ``(figure, values)``; ``playground_explorer()`` wraps it in ``ipywidgets.interactive`` with a temperature
 slider, a slider for the number of pairs, a "negatives off" toggle, and "step" and "reset" buttons. The state
 after ``steps`` steps is a deterministic function of the controls, so the widget and a static cell that calls
@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
-from . import playground as pg
-from . import plots
+from .. import playground as pg
+from .. import plots
+from ._ui import _STYLE, _show
 
 if TYPE_CHECKING:
     from ipywidgets import interactive
@@ -75,8 +76,6 @@ def playground_explorer(initial_temperature: float = 0.2, initial_pairs: int = 1
     of steps taken is the disabled "steps taken" box (the buttons set it).
     """
     import ipywidgets as w
-
-    from .widgets import _show, _STYLE
 
     runner = _Runner(seed)
 
