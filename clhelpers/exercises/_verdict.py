@@ -41,14 +41,17 @@ class Verdict:
 
 
 def _not_attempted(exercise: str, what: str) -> Verdict:
+    """The verdict of an untouched starting point: fill in ``what``."""
     return Verdict(exercise, "not attempted", f"fill in {what} in the cell above, run it, then run this cell again.")
 
 
 def _wrong(exercise: str, message: str, hint: str) -> Verdict:
+    """The verdict of a wrong answer: what is wrong (``message``) and what to try (``hint``)."""
     return Verdict(exercise, "wrong", message, hint)
 
 
 def _unanswered(answer: Any) -> bool:
+    """Whether ``answer`` is still a starting point, ``None`` or ``...``."""
     return answer is None or answer is Ellipsis
 
 
@@ -63,10 +66,12 @@ def _number(answer: Any) -> float | None:
 
 
 def _near(a: float, b: float, rel: float = 0.02) -> bool:
+    """Whether ``a`` is finite and within ``rel`` (relative) of ``b``."""
     return math.isfinite(a) and abs(a - b) <= rel * abs(b)
 
 
 def _raised(err: Exception) -> str:
+    """``it raised <type>: <first line of the message>`` for a verdict's message."""
     return f"it raised {type(err).__name__}" + (f": {str(err).splitlines()[0][:120]}" if str(err) else "")
 
 
@@ -82,6 +87,7 @@ def _call_answer(fn: Callable, exercise: str, what: str, where: str, hint: str, 
 
 # --------------------------------------------------------------------------- a loss answer (notebooks 02 and 03)
 def _batch(seed: int, n: int = 8, dim: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded batch of ``n`` pairs ``(z1, z2)`` of width ``dim``, each z2 a noisy copy of its z1."""
     g = torch.Generator().manual_seed(seed)
     z1 = torch.randn(n, dim, generator=g)
     return z1, z1 + 0.8 * torch.randn(n, dim, generator=g)

@@ -40,6 +40,7 @@ ONE_WAY_REASONS = {
 
 
 def _check_names(answer: Any) -> set[str] | None:
+    """``answer`` (one name or a collection of names) as a set of stripped check names, else None."""
     names = [answer] if isinstance(answer, str) else answer
     ok = isinstance(names, (list, tuple, set, frozenset)) and all(isinstance(a, str) for a in names)
     return {a.strip() for a in names} if ok else None
@@ -70,6 +71,7 @@ def check_03_predicted_failures(fails: Any) -> Verdict:
 
 
 def _diagnosis(fn: Callable, check: str) -> str:
+    """``check (likely bug: ...; fix: ...)`` for a failed check, from the collapsed batch's value or DIAGNOSES."""
     bug = (_collapse_bug(fn) if check == "collapse_value" else None) or DIAGNOSES[check]
     return f"{check} (likely bug: {bug[0]}; fix: {bug[1]})"
 

@@ -55,6 +55,8 @@ def _estimated_angles(views: torch.Tensor, image: torch.Tensor) -> tuple[torch.T
 
 
 def _views_or_verdict(fn: Callable, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | Verdict:
+    """``fn``'s two views of ``batch`` (seed 0), or the verdict when it is unfinished, raises or returns
+    something else."""
     hint = "keep the signature my_rotation_views(images, generator=None, max_degrees=30.0) -> (view1, view2)"
     out = _call_answer(fn, EX_04_VIEWS, "the body of my_rotation_views", "on 8 copies of one image", hint,
                        batch, generator=torch.Generator().manual_seed(0))
@@ -113,6 +115,7 @@ AUGMENTATION_OPTIONS = {
 
 
 def _letters(answer: Any) -> set[str] | None:
+    """The lower-case letters and digits of ``answer`` (a string or a collection of strings), else None."""
     if isinstance(answer, (list, tuple, set, frozenset)) and all(isinstance(a, str) for a in answer):
         answer = "".join(answer)
     return {c for c in answer.lower() if c.isalnum()} if isinstance(answer, str) else None

@@ -34,6 +34,7 @@ def exercise_05_features(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, tor
 
 
 def _call_accuracy(fn: Callable, exercise: str, what: str, *args: Any, **kwargs: Any) -> float | Verdict:
+    """``fn(*args, **kwargs)`` as one accuracy, or the verdict when it is unfinished, raises or is not a number."""
     out = _call_answer(fn, exercise, what, "on the exercise's features", "keep the signature of the stub", *args, **kwargs)
     if isinstance(out, Verdict):
         return out
@@ -65,6 +66,7 @@ def _probe_variants(per_class: int, seed: int) -> tuple[tuple[float, str, str], 
 
 @lru_cache(maxsize=None)
 def _expected_probe(per_class: int, seed: int) -> float:
+    """The reference: ``few_label_probe``'s one draw of ``seed`` on ``exercise_05_features()`` (cached)."""
     return few_label_probe(*exercise_05_features(), per_class=per_class, draws=1, seed=seed)["mean"]
 
 

@@ -23,6 +23,7 @@ def exercise_06_runs() -> list[dict]:
 
 
 def _mean_sd(entry: Any) -> tuple[float, float] | None:
+    """``entry`` ((mean, sd) or {"mean", "sd"}) as two floats, else None."""
     if isinstance(entry, dict) and {"mean", "sd"} <= set(entry):
         entry = (entry["mean"], entry["sd"])
     if isinstance(entry, (tuple, list)) and len(entry) == 2:
@@ -91,6 +92,7 @@ def hardest_share_reference(similarities: torch.Tensor, temperature: float) -> f
 
 
 def _hard_bug(s: torch.Tensor, t: float, got: float) -> tuple[str, str] | None:
+    """(likely bug, hint) when ``got`` equals a typical wrong share of the hardest negative, else None."""
     neg = s[1:]
     candidates = ((torch.softmax(s / t, 0)[1:].max(), "the positive is in the softmax",
                    "the share is among the negatives only: softmax(similarities[1:] / t)"),

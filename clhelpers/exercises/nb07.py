@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -38,7 +38,8 @@ def exercise_07_networks(seed: int = 0) -> tuple[nn.Module, nn.Module]:
     return target, online
 
 
-def _flat(tensors) -> torch.Tensor:
+def _flat(tensors: Iterable[torch.Tensor]) -> torch.Tensor:
+    """All ``tensors`` (parameters or buffers) as one detached float vector, to compare a network before and after."""
     return torch.cat([t.detach().flatten().float() for t in tensors])
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
+from numpy.typing import ArrayLike
 
 DPI = 100
 SMALL_PT = 8  # legends, tick labels of crowded axes: never smaller than this
@@ -19,24 +22,27 @@ PAIR_COLORS = plt.get_cmap("tab10").colors
 BASELINE_COLORS = ("0.35", "tab:red", "tab:purple", "tab:brown")
 
 
-def _np(x) -> np.ndarray:
+def _np(x: ArrayLike) -> np.ndarray:
     """A tensor, array or list as a float NumPy array."""
     return np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=float)
 
 
-def _figure(ncols: int = 1, nrows: int = 1, figsize: tuple[float, float] = (5, 4), **kw):
+def _figure(ncols: int = 1, nrows: int = 1, figsize: tuple[float, float] = (5, 4),
+            **kw: Any) -> tuple[Figure, np.ndarray]:
+    """``(fig, axes)``: a constrained-layout figure at ``DPI`` with a 2-D array of panels; at most 10 x 4 inches."""
     if figsize[0] > 10 or figsize[1] > 4:
         raise ValueError(f"figsize {figsize} is larger than the (10, 4) inches the notebooks allow; pass a smaller one")
     return plt.subplots(nrows, ncols, figsize=figsize, dpi=DPI, layout="constrained", squeeze=False, **kw)
 
 
-def _axes(figsize: tuple[float, float]):
+def _axes(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     """A figure with one panel: ``(fig, ax)``."""
     fig, axs = _figure(figsize=figsize)
     return fig, axs[0, 0]
 
 
-def _label_axes(ax, xlabel: str, ylabel: str, title: str, log_x: Sequence[float] | None = None, legend_loc: str | None = "best"):
+def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str, log_x: Sequence[float] | None = None,
+                legend_loc: str | None = "best") -> None:
     """The set-up every plot shares: optional log x axis (``_log_axis``), labels, title, legend unless loc None."""
     if log_x is not None:
         _log_axis(ax, "x", log_x)
@@ -46,7 +52,7 @@ def _label_axes(ax, xlabel: str, ylabel: str, title: str, log_x: Sequence[float]
         ax.legend(fontsize=SMALL_PT, loc=legend_loc)
 
 
-def _log_axis(ax, which: str = "x", values: Sequence[float] = ()) -> None:
+def _log_axis(ax: Axes, which: str = "x", values: Sequence[float] = ()) -> None:
     """Log scale with plain-number ticks (0.05, 0.1, 0.2, not only 10^-1 and 10^0): at ``values`` (e.g. the
     swept temperatures) when there are 2 to 8, else 1-2-5 per decade (1-3 beyond two decades). Call it last."""
     getattr(ax, f"set_{which}scale")("log")
@@ -59,14 +65,15 @@ def _log_axis(ax, which: str = "x", values: Sequence[float] = ()) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _unit_circle(ax, lim: float = 1.3) -> None:
+def _unit_circle(ax: Axes, lim: float = 1.3) -> None:
+    """The dotted unit circle and faint axes through the origin, on equal axes from -lim to lim."""
     ax.add_patch(Circle((0, 0), 1.0, fill=False, color="0.6", linestyle=":", linewidth=1))
     ax.axhline(0, color="0.85", linewidth=0.8, zorder=0)
     ax.axvline(0, color="0.85", linewidth=0.8, zorder=0)
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
 
 
-def _image_cell(ax, image: np.ndarray | None, vmax: float = 1.0, row_label: str | None = None) -> None:
+def _image_cell(ax: Axes, image: np.ndarray | None, vmax: float = 1.0, row_label: str | None = None) -> None:
     """One grey-scale image (or an empty cell) without ticks or frame; ``row_label`` is written left of it."""
     ax.set(xticks=[], yticks=[])
     ax.spines[:].set_visible(False)
@@ -76,7 +83,7 @@ def _image_cell(ax, image: np.ndarray | None, vmax: float = 1.0, row_label: str 
         ax.set_ylabel(row_label, rotation=0, ha="right", va="center", fontsize=9)
 
 
-def _baselines(ax, baselines: Mapping[str, float]) -> None:
+def _baselines(ax: Axes, baselines: Mapping[str, float]) -> None:
     """Labelled dashed horizontal lines, e.g. ``{"raw pixels": 0.934, "random init": 0.83}``."""
     for i, (label, value) in enumerate(baselines.items()):
         if not isinstance(value, (int, float)) or not math.isfinite(value):

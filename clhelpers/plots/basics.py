@@ -11,10 +11,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from numpy.typing import ArrayLike
 
 from ._style import PAIR_COLORS, SMALL_PT, _axes, _figure, _label_axes, _log_axis, _np, _unit_circle
 
-def unit_circle_vectors(vectors, labels: Sequence[str] | None = None, title: str = "Vectors and the unit circle",
+def unit_circle_vectors(vectors: ArrayLike, labels: Sequence[str] | None = None,
+                        title: str = "Vectors and the unit circle",
                         show_normalized: bool = True) -> Figure:
     """Arrows from the origin for 2-D ``vectors`` (K, 2), with the unit circle; with
     ``show_normalized`` each vector's L2-normalized version ``v / |v|`` is drawn dashed on the circle."""
@@ -37,8 +39,9 @@ def unit_circle_vectors(vectors, labels: Sequence[str] | None = None, title: str
     return fig
 
 
-def probability_bars(probabilities, labels: Sequence[str] | None = None, title: str = "Softmax probabilities",
-                     highlight: int | None = None, ylabel: str = "probability", n_candidates: int | None = None) -> Figure:
+def probability_bars(probabilities: ArrayLike, labels: Sequence[str] | None = None,
+                     title: str = "Softmax probabilities", highlight: int | None = None, ylabel: str = "probability",
+                     n_candidates: int | None = None) -> Figure:
     """Bar chart of a probability vector, bar ``highlight`` (e.g. the positive) orange; dotted: the uniform level
     ``1 / n_candidates`` (default one per bar; pass 2N - 1 when a masked self-similarity is a bar of height 0)."""
     p = _np(probabilities).ravel()
@@ -55,7 +58,7 @@ def probability_bars(probabilities, labels: Sequence[str] | None = None, title: 
     return fig
 
 
-def similarity_heatmap(similarity, n_pairs: int | None = None, mask_diagonal: bool = True,
+def similarity_heatmap(similarity: ArrayLike, n_pairs: int | None = None, mask_diagonal: bool = True,
                        title: str = "Cosine similarity of all 2N views") -> Figure:
     """Heatmap of a (2N, 2N) similarity matrix of stacked views ``[z1; z2]``: the diagonal (a view with itself,
     never a candidate) greyed out when ``mask_diagonal``, each row's positive (column i + N mod 2N) framed."""
@@ -124,7 +127,8 @@ def gradient_frames(positions: Sequence, directions: Sequence, n_pairs: int,
     return fig
 
 
-def negative_weight_curves(similarities, weights_by_temperature: Mapping[float, Sequence[float]], highlight: float | None = None,
+def negative_weight_curves(similarities: ArrayLike, weights_by_temperature: Mapping[float, Sequence[float]],
+                           highlight: float | None = None,
                            title: str = "Share of the push each negative receives") -> Figure:
     """Each negative's share of the gradient push, ``softmax(s_neg / t)``, against its similarity to the anchor:
     one curve per temperature (log y axis), the one for ``highlight`` thick."""
@@ -169,7 +173,8 @@ def plot_hardness(temperatures: Sequence[float], shares: Mapping[int, Sequence[f
     return fig
 
 
-def playground_points(z, views: tuple, labels, caption: str, title: str) -> Figure:
+def playground_points(z: ArrayLike, views: tuple[ArrayLike, ArrayLike], labels: ArrayLike, caption: str,
+                      title: str) -> Figure:
     """The 2-D playground on the unit circle: each sample's embedding ``z`` (n, 2) as a large dot coloured by its
     hidden class (``labels``, n ints), the two views of the next step (``views`` = (z1, z2), each (n, 2)) as small
     circles and squares, and ``caption`` (e.g. the measures) written at the centre."""

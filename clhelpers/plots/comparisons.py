@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ._style import BASELINE_COLORS, SMALL_PT, _axes, _baselines, _figure, _label_axes, recorded_label
@@ -49,7 +50,7 @@ def _series(runs: Sequence[Mapping], recorded: Sequence[Mapping]) -> list[tuple[
     return out
 
 
-def _draw_sweep(ax, runs: Sequence[Mapping], sweep: str, keys: tuple[str, str], label: str, style: dict) -> list:
+def _draw_sweep(ax: Axes, runs: Sequence[Mapping], sweep: str, keys: tuple[str, str], label: str, style: dict) -> list:
     """Draw the runs with ``run["sweep"] == sweep`` as one line through the means of ``keys`` (x, y) per swept
     value; a setting with >= 2 seeds gets ± sd error bars (sample sd, ddof 1). Returns ``[(value, x, y)]``."""
     groups: dict[float, list[tuple[float, float]]] = {}
@@ -117,7 +118,7 @@ def plot_sweep_accuracy(runs: list[dict], recorded: Sequence[dict] = (), title: 
     return fig
 
 
-def _kind_panel(ax, kinds: list[str], runs: Mapping[str, Mapping], summary: Mapping[str, Mapping], metric: str,
+def _kind_panel(ax: Axes, kinds: list[str], runs: Mapping[str, Mapping], summary: Mapping[str, Mapping], metric: str,
                 recorded_name: str) -> None:
     """One metric per kind: this run's value (filled dot) and the recorded mean ± sd (hollow square), side by side."""
     x = np.arange(len(kinds))

@@ -7,6 +7,7 @@ from typing import Mapping
 
 import torch
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from ..augment import ViewParams, random_affine, to_unit_float
 from ._style import SMALL_PT, _figure, _image_cell, _np
@@ -68,7 +69,8 @@ def preview_views(images: torch.Tensor, rotation: float = 20.0, crop_min: float 
     return plot_views(images, views, title=title)
 
 
-def retrieval_grid(queries, query_labels, neighbours, neighbour_labels, title: str | None = None, blocks: int = 2) -> Figure:
+def retrieval_grid(queries: ArrayLike, query_labels: ArrayLike, neighbours: ArrayLike, neighbour_labels: ArrayLike,
+                   title: str | None = None, blocks: int = 2) -> Figure:
     """Nearest-neighbour retrieval: each query image ((Q, 28, 28) or (Q, 1, 28, 28)) followed by its K neighbours
     ((Q, K, 28, 28) or (Q, K, 1, 28, 28)). Every image is titled with its label (the query "query 3", bold); a neighbour whose label
     differs from its query's is titled in red inside a red frame. The Q rows are laid out in ``blocks`` side by side."""

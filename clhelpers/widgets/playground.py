@@ -56,10 +56,11 @@ def playground_line(values: dict) -> str:
 class _Runner:
     """Keeps the last state, so that the step button continues from it instead of starting over."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0) -> None:
         self.seed, self.key, self.state = seed, None, None
 
     def state_at(self, temperature: float, n_pairs: int, negatives: bool, steps: int) -> pg.Playground:
+        """The state after ``steps`` steps: continued from the last one when only ``steps`` grew, else from step 0."""
         key = (float(temperature), int(n_pairs), bool(negatives))
         if key != self.key or self.state is None or self.state.steps > steps:
             self.key, self.state = key, pg.init_points(n_pairs, seed=self.seed)
