@@ -10,12 +10,14 @@
 * ``embedding_std`` is SimSiam's collapse diagnostic: about 1/sqrt(D) when spread, 0 when collapsed;
   ``effective_rank`` counts the directions the embeddings use, so it also sees dimensional collapse.
 * ``negative_weight_matrix`` and ``hard_negative_share`` measure how NT-Xent's gradient is shared
-  between the negatives (the hardness-aware property of Wang & Liu, CVPR 2021).
+  between the negatives (the hardness-aware property of Wang & Liu, CVPR 2021); ``infonce_gradient`` and
+  ``negative_shares`` do it for one anchor's row of similarities, ``entropy_nats`` says how peaked its softmax is.
 """
 from __future__ import annotations
 
 import operator
 import statistics
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +28,8 @@ from .validate import check_features, check_labels, check_pair, check_positive, 
 
 __all__ = [
     "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "few_label_probe", "alignment", "uniformity",
-    "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share",
+    "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share", "entropy_nats",
+    "infonce_gradient", "negative_shares",
 ]
 
 
@@ -302,3 +305,30 @@ def hard_negative_share(z1: torch.Tensor, z2: torch.Tensor, temperature: float, 
         sim = (z @ z.T).masked_fill(~_negative_mask(n, z.device), float("-inf"))  # negatives only
         top = w.gather(1, sim.topk(k, dim=1).indices).sum(dim=1)
         return float((top / w.sum(dim=1)).mean())
+
+
+def entropy_nats(p: torch.Tensor) -> float:
+    """Shannon entropy ``-sum p log p`` in nats (0 log 0 counted as 0)."""
+    p = torch.as_tensor(p, dtype=torch.float64)
+    return float(-(p * torch.log(p.clamp_min(1e-300))).sum())
+
+
+def infonce_gradient(similarities: Sequence[float], temperature: float, positive: int = 0) -> torch.Tensor:
+    """Gradient of ``L = -log softmax(s / t)[positive]`` with respect to the similarities ``s``.
+
+    ``dL/ds_k = p_k / t`` for every negative k and ``(p_pos - 1) / t`` for the positive, where
+    ``p = softmax(s / t)``: each negative is pushed in proportion to its probability.
+    """
+    t = check_temperature(temperature)
+    s = torch.as_tensor(similarities, dtype=torch.float64)
+    if s.dim() != 1 or not 0 <= positive < len(s):
+        raise ValueError(f"similarities must be a 1-D list and positive an index into it (0 = first), "
+                         f"got shape {tuple(s.shape)} and positive={positive}")
+    p = torch.softmax(s / t, dim=0)
+    return (p - F.one_hot(torch.tensor(positive), len(s)).double()) / t
+
+
+def negative_shares(similarities: Sequence[float], temperature: float) -> torch.Tensor:
+    """Each negative's share of the total push: ``p_k / sum_j p_j`` over negatives only, which
+    is ``softmax(s_neg / t)`` (the positive cancels out)."""
+    return torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / check_temperature(temperature), dim=0)

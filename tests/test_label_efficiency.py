@@ -73,7 +73,7 @@ def test_a_tiny_run_writes_a_record_the_notebook_can_plot(tmp_path, monkeypatch)
         assert set(record["summary"][kind]["probe"]) == {"1", "all"}
         assert 0.0 <= record["summary"][kind]["probe"]["1"]["mean"] <= 1.0
     assert record["summary"]["pixels"]["probe"]["1"]["n"] == 2 and record["supervised_steps"] == 31
-    from clhelpers.plots_results import plot_label_efficiency
+    from clhelpers.plots import plot_label_efficiency
 
     fig = plot_label_efficiency({}, {**record, "file": out.name}, {"simclr_h": "SimCLR h", "supervised": "supervised"})
     assert len(fig.axes[0].containers) == 2

@@ -302,3 +302,18 @@ def test_share_bad_input():
         hard_negative_share(z1, z2, -1.0)
     with pytest.raises(ValueError, match="same shape"):
         negative_weight_matrix(z1, rand(5, 3), 0.5)
+
+
+def test_the_sliders_maths_lives_in_metrics_and_widgets_shows_it():
+    """entropy_nats, infonce_gradient and negative_shares are Math: widgets re-exports the metrics functions."""
+    from clhelpers import metrics, widgets
+
+    for name in ("entropy_nats", "infonce_gradient", "negative_shares"):
+        assert getattr(widgets, name) is getattr(metrics, name)
+    s = torch.tensor([0.8, 0.3, -0.2], dtype=torch.float64, requires_grad=True)
+    loss = -torch.log_softmax(s / 0.5, dim=0)[0]
+    loss.backward()
+    assert torch.allclose(metrics.infonce_gradient(s.detach(), 0.5), s.grad)
+    assert torch.allclose(metrics.negative_shares([0.3, -0.2], 0.5), torch.softmax(torch.tensor([0.6, -0.4],
+                                                                                              dtype=torch.float64), 0))
+    assert math.isclose(metrics.entropy_nats(torch.full((4,), 0.25)), math.log(4))

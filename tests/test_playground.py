@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from clhelpers import playground as pg
-from clhelpers import widgets_playground as wp
+from clhelpers import widgets as wp
 
 STEPS = 150  # enough for every effect below at the default learning rate; about 0.3 s per run
 

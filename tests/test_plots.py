@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from clhelpers import plots, plots_results
+from clhelpers import plots
+from clhelpers.plots._style import _figure
 from clhelpers.augment import random_affine
 
 
@@ -105,7 +106,7 @@ def test_image_grid_rows_and_labels():
 
 def test_figures_are_small():
     with pytest.raises(ValueError):
-        plots._figure(figsize=(12, 4))
+        _figure(figsize=(12, 4))
 
 
 # --------------------------------------------------------------------------- every figure
@@ -138,13 +139,13 @@ def all_figures():
     yield plots.image_grid({"one": torch.rand(4, 28, 28)})
     yield plots.training_curves({"a": [{"epoch": 1, "loss": 2.0, "knn_acc": 0.5}]}, reference={"knn_acc": 0.8})
     yield plots.preview_views(blob_digits(10), n_views=4)
-    yield plots_results.plot_sweep_accuracy(sweep_runs(seeds=3), [record()], baselines={"raw pixels": 0.934})
-    yield plots_results.plot_alignment_uniformity(sweep_runs(seeds=3), [record()])
-    yield plots_results.plot_hardness([0.05, 0.1, 0.2, 0.5, 1.0], {1: [0.2, 0.08, 0.03, 0.008, 0.004]}, 510)
-    yield plots_results.plot_label_efficiency(LIVE_CURVES, LE_RECORD, {"simclr_h": "SimCLR h", "supervised": "supervised"},
+    yield plots.plot_sweep_accuracy(sweep_runs(seeds=3), [record()], baselines={"raw pixels": 0.934})
+    yield plots.plot_alignment_uniformity(sweep_runs(seeds=3), [record()])
+    yield plots.plot_hardness([0.05, 0.1, 0.2, 0.5, 1.0], {1: [0.2, 0.08, 0.03, 0.008, 0.004]}, 510)
+    yield plots.plot_label_efficiency(LIVE_CURVES, LE_RECORD, {"simclr_h": "SimCLR h", "supervised": "supervised"},
                                               all_per_class=400)
-    yield plots_results.plot_bound_and_knn(HISTORY, 256, baselines={"raw pixels": 0.93})
-    yield plots_results.retrieval_grid(blob_digits(10), range(10), blob_digits(60).reshape(10, 6, 28, 28),
+    yield plots.plot_bound_and_knn(HISTORY, 256, baselines={"raw pixels": 0.93})
+    yield plots.retrieval_grid(blob_digits(10), range(10), blob_digits(60).reshape(10, 6, 28, 28),
                                        np.arange(60).reshape(10, 6) % 10)
 
 
@@ -238,28 +239,28 @@ def legend_texts(ax) -> list[str]:
 def test_sweep_plots_draw_live_and_recorded_runs_of_one_seed():
     live = sweep_runs()
     old = record({"processor": "x86_64", "cpu_count": 2})  # machine keys of records written before the redesign
-    fig = plots_results.plot_alignment_uniformity(live, [old, record()])
+    fig = plots.plot_alignment_uniformity(live, [old, record()])
     ax = fig.axes[0]
     assert len(ax.lines) == 3 and list(ax.lines[0].get_xdata()) == [-3.2, -2.5]
     assert legend_texts(ax)[1:] == ["recorded on x86_64 x2 CPU (sweep-x.json)",
                                     "recorded on Intel Xeon Platinum 8481C x2 CPU (sweep-x.json)"]
     assert [t.get_text() for t in ax.texts] == ["τ=0.1", "τ=1"]  # only the first series is annotated
     assert not any(c.has_xerr or c.has_yerr for c in ax.containers)  # one seed: no error bars
-    fig = plots_results.plot_sweep_accuracy(live, [old])
+    fig = plots.plot_sweep_accuracy(live, [old])
     assert [len(a.lines) for a in fig.axes] == [2, 2]
     assert list(fig.axes[1].lines[0].get_xdata()) == [64, 256] and fig.axes[1].get_xscale() == "log"
-    fig = plots_results.plot_sweep_accuracy([r for r in live if r["sweep"] == "temperature"])
+    fig = plots.plot_sweep_accuracy([r for r in live if r["sweep"] == "temperature"])
     assert "no runs" in fig.axes[1].texts[0].get_text()
 
 
 def test_recorded_label_says_when_a_record_ran_at_fixed_steps():
     fixed = dict(record(), command="python -m clhelpers sweep --batch-sizes 64 512 --fixed-steps 120 --out b.json")
-    assert plots_results.recorded_label(fixed) == "recorded on Intel Xeon Platinum 8481C x2 CPU, 120 steps per run (sweep-x.json)"
-    assert "steps" not in plots_results.recorded_label(dict(record(), command="python -m clhelpers sweep --epochs 5"))
+    assert plots.recorded_label(fixed) == "recorded on Intel Xeon Platinum 8481C x2 CPU, 120 steps per run (sweep-x.json)"
+    assert "steps" not in plots.recorded_label(dict(record(), command="python -m clhelpers sweep --epochs 5"))
 
 
 def test_sweep_accuracy_with_three_seeds_draws_mean_and_sd_error_bars():
-    fig = plots_results.plot_sweep_accuracy(sweep_runs(seeds=3), title="T")
+    fig = plots.plot_sweep_accuracy(sweep_runs(seeds=3), title="T")
     for ax in fig.axes:
         (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
         assert bars.has_yerr and not bars.has_xerr
@@ -275,7 +276,7 @@ def test_sweep_accuracy_with_three_seeds_draws_mean_and_sd_error_bars():
 
 def test_alignment_uniformity_with_seeds_has_error_bars_both_ways():
     runs = sweep_runs(seeds=2)
-    fig = plots_results.plot_alignment_uniformity(runs + [dict(runs[0], seed=9)])  # 3 seeds at t = 0.1, 2 at t = 1
+    fig = plots.plot_alignment_uniformity(runs + [dict(runs[0], seed=9)])  # 3 seeds at t = 0.1, 2 at t = 1
     ax = fig.axes[0]
     (bars,) = ax.containers
     assert bars.has_xerr and bars.has_yerr
@@ -285,31 +286,31 @@ def test_alignment_uniformity_with_seeds_has_error_bars_both_ways():
 
 def test_baselines_are_labelled_dashed_horizontal_lines():
     base = {"raw pixels": 0.934, "random init": 0.83}
-    fig = plots_results.plot_sweep_accuracy(sweep_runs(), baselines=base)
+    fig = plots.plot_sweep_accuracy(sweep_runs(), baselines=base)
     for ax in fig.axes:
         dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
         assert [tuple(ln.get_ydata()) for ln in dashed] == [(0.934, 0.934), (0.83, 0.83)]
         assert dashed[0].get_color() != dashed[1].get_color()
         assert {"raw pixels 0.934", "random init 0.83"} <= set(legend_texts(ax))
         assert ax.get_ylim()[0] < 0.83 and ax.get_ylim()[1] > 0.934  # visible inside the panel
-    ax = plots_results.plot_alignment_uniformity(sweep_runs(), baselines={"raw pixels": 0.5}).axes[0]
+    ax = plots.plot_alignment_uniformity(sweep_runs(), baselines={"raw pixels": 0.5}).axes[0]
     assert "raw pixels 0.5" in legend_texts(ax)
     with pytest.raises(ValueError, match="raw pixels"):
-        plots_results.plot_sweep_accuracy(sweep_runs(), baselines={"raw pixels": "high"})
+        plots.plot_sweep_accuracy(sweep_runs(), baselines={"raw pixels": "high"})
 
 
 def test_sweep_plots_reject_what_is_not_a_sweep():
     with pytest.raises(ValueError, match="load_sweeps"):
-        plots_results.plot_sweep_accuracy(sweep_runs(), [{"machine": {}}])
+        plots.plot_sweep_accuracy(sweep_runs(), [{"machine": {}}])
     broken = [dict(r) for r in sweep_runs()]
     del broken[0]["knn_acc"]
     with pytest.raises(ValueError, match="knn_acc"):
-        plots_results.plot_sweep_accuracy(broken)
+        plots.plot_sweep_accuracy(broken)
 
 
 def test_hardness_has_readable_log_ticks_and_a_visible_even_spread_line():
     temps = [0.05, 0.1, 0.2, 0.5, 1.0]
-    fig = plots_results.plot_hardness(temps, {1: [0.19, 0.08, 0.03, 0.008, 0.004], 10: [0.7, 0.4, 0.2, 0.07, 0.04]}, 510)
+    fig = plots.plot_hardness(temps, {1: [0.19, 0.08, 0.03, 0.008, 0.004], 10: [0.7, 0.4, 0.2, 0.07, 0.04]}, 510)
     ax = fig.axes[0]
     fig.canvas.draw()
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["0.05", "0.1", "0.2", "0.5", "1"]
@@ -322,17 +323,17 @@ def test_hardness_has_readable_log_ticks_and_a_visible_even_spread_line():
         y = ln.get_ydata()[0]
         assert (math.log(y) - math.log(lo)) / (math.log(hi) - math.log(lo)) > 0.05
     assert "even spread 1/510 = 0.002" in legend_texts(ax)
-    ax = plots_results.plot_hardness([0.1, 1.0], {1: [0.5, 0.1]}, 30).axes[0]
+    ax = plots.plot_hardness([0.1, 1.0], {1: [0.5, 0.1]}, 30).axes[0]
     assert len(ax.get_xticks()) >= 2 and ax.get_legend() is not None
     with pytest.raises(ValueError, match="temperatures"):
-        plots_results.plot_hardness([0.0, 1.0], {1: [0.5, 0.1]}, 30)
+        plots.plot_hardness([0.0, 1.0], {1: [0.5, 0.1]}, 30)
     with pytest.raises(ValueError, match="shares"):
-        plots_results.plot_hardness([0.1, 1.0], {1: [0.5]}, 30)
+        plots.plot_hardness([0.1, 1.0], {1: [0.5]}, 30)
 
 
 # --------------------------------------------------------------------------- label efficiency, bound, retrieval
 def test_label_efficiency_draws_live_and_recorded_curves_with_error_bars():
-    fig = plots_results.plot_label_efficiency(LIVE_CURVES, LE_RECORD, {"simclr_h": "SimCLR h", "supervised": "supervised"},
+    fig = plots.plot_label_efficiency(LIVE_CURVES, LE_RECORD, {"simclr_h": "SimCLR h", "supervised": "supervised"},
                                               all_per_class=400)
     ax = fig.axes[0]
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
@@ -353,37 +354,37 @@ def test_label_efficiency_draws_live_and_recorded_curves_with_error_bars():
 
 def test_label_efficiency_rejects_what_it_cannot_draw():
     with pytest.raises(ValueError, match="all_per_class"):
-        plots_results.plot_label_efficiency({"a": {"all": 0.9}})
+        plots.plot_label_efficiency({"a": {"all": 0.9}})
     with pytest.raises(ValueError, match="finite mean"):
-        plots_results.plot_label_efficiency({"a": {10: {"mean": float("nan")}}})
+        plots.plot_label_efficiency({"a": {10: {"mean": float("nan")}}})
     with pytest.raises(ValueError, match="kinds"):
-        plots_results.plot_label_efficiency({}, LE_RECORD, {"pixels": "raw pixels"})
+        plots.plot_label_efficiency({}, LE_RECORD, {"pixels": "raw pixels"})
     with pytest.raises(ValueError, match="summary"):
-        plots_results.plot_label_efficiency({}, {"runs": []}, {"simclr_h": "SimCLR h"})
+        plots.plot_label_efficiency({}, {"runs": []}, {"simclr_h": "SimCLR h"})
 
 
 def test_bound_and_knn_plots_the_bound_per_epoch_and_the_measured_knn():
-    fig = plots_results.plot_bound_and_knn(HISTORY, 256, baselines={"raw pixels": 0.93})
+    fig = plots.plot_bound_and_knn(HISTORY, 256, baselines={"raw pixels": 0.93})
     left, right = fig.axes
     cap = math.log(511)
     assert np.allclose(left.lines[0].get_ydata(), [cap - 4, cap - 3, cap - 2, cap - 1])
     assert np.allclose(left.lines[1].get_ydata(), cap) and left.lines[1].get_linestyle() == ":"
     assert list(right.lines[0].get_xdata()) == [2, 4] and np.allclose(right.lines[0].get_ydata(), [0.9, 1.0])
     assert "raw pixels 0.93" in legend_texts(right)
-    capped = plots_results.plot_bound_and_knn(HISTORY, 256, temperature=0.7).axes[0].lines[2]
+    capped = plots.plot_bound_and_knn(HISTORY, 256, temperature=0.7).axes[0].lines[2]
     assert np.allclose(capped.get_ydata(), cap - math.log(1 + 510 * math.exp(-2 / 0.7)))  # 6.24 - 3.41 = 2.83
     assert "cap at temperature 0.7: 2.83" in legend_texts(capped.axes)
     with pytest.raises(ValueError, match="temperature"):
-        plots_results.plot_bound_and_knn(HISTORY, 256, temperature=0)
+        plots.plot_bound_and_knn(HISTORY, 256, temperature=0)
     with pytest.raises(ValueError, match="batch_size"):
-        plots_results.plot_bound_and_knn(HISTORY, 1)
+        plots.plot_bound_and_knn(HISTORY, 1)
     with pytest.raises(ValueError, match="history"):
-        plots_results.plot_bound_and_knn([{"epoch": 1}], 256)
+        plots.plot_bound_and_knn([{"epoch": 1}], 256)
 
 
 def test_retrieval_grid_titles_labels_and_marks_wrong_neighbours():
     labels = np.array([[3, 3, 5], [1, 7, 1]])
-    fig = plots_results.retrieval_grid(blob_digits(2), [3, 1], blob_digits(6).reshape(2, 3, 1, 28, 28), labels, blocks=1)
+    fig = plots.retrieval_grid(blob_digits(2), [3, 1], blob_digits(6).reshape(2, 3, 1, 28, 28), labels, blocks=1)
     axes = np.array(fig.axes).reshape(2, 4)
     assert [ax.get_title() for ax in axes[0]] == ["query 3", "3", "3", "5"]
     assert [ax.get_title() for ax in axes[1]] == ["query 1", "1", "7", "1"]
@@ -391,7 +392,7 @@ def test_retrieval_grid_titles_labels_and_marks_wrong_neighbours():
     assert red == ["5", "7"]  # only the neighbours with another label than their query are framed
     assert sum(len(ax.images) for ax in fig.axes) == 8
     with pytest.raises(ValueError, match="neighbours"):
-        plots_results.retrieval_grid(blob_digits(2), [3, 1], blob_digits(6).reshape(2, 3, 28, 28), labels[:1])
+        plots.retrieval_grid(blob_digits(2), [3, 1], blob_digits(6).reshape(2, 3, 28, 28), labels[:1])
 
 
 def test_losses_apart_gives_each_loss_its_own_axis_and_draws_the_references():

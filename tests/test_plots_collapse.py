@@ -1,10 +1,10 @@
-"""clhelpers.plots_results.plot_collapse: notebook 07's figure (kNN accuracy and embedding_std per kind of run)."""
+"""clhelpers.plots.plot_collapse: notebook 07's figure (kNN accuracy and embedding_std per kind of run)."""
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
-from clhelpers.plots_results import plot_collapse
+from clhelpers.plots import plot_collapse
 
 SUMMARY = {
     "knn_acc": {"random_init": {"mean": 0.83, "sd": 0.01, "n": 3}, "simsiam": {"mean": 0.71, "sd": 0.02, "n": 3},

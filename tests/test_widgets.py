@@ -102,13 +102,21 @@ def test_bad_slider_values_raise_value_errors_that_name_the_value(call, match):
 
 
 def test_widgets_import_only_plots_and_math_modules():
-    """The callbacks are plain functions over Math and plots: no training, data or configuration code."""
+    """The callbacks are plain functions over Math and plots: no training, data or configuration code.
+    Every module of the widgets package imports, from the rest of clhelpers, only plots and Math modules."""
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(widgets.__file__).read_text())
-    used = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
-    used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module is None
-             for a in n.names}
-    assert used - {None} <= {"plots", "similarity", "losses", "metrics", "checks"}, used
+    package = Path(widgets.__file__).parent
+    used, own = set(), {p.stem for p in package.glob("*.py")}
+    for path in package.glob("*.py"):
+        for n in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(n, ast.ImportFrom) or n.level == 0:
+                continue
+            names = [n.module] if n.module else [a.name for a in n.names]
+            if n.level == 1:   # the package's own modules
+                assert set(names) <= own, (path.name, names)
+            else:              # clhelpers' modules
+                used |= {name.split(".")[0] for name in names}
+    assert used <= {"plots", "similarity", "losses", "metrics", "checks", "playground"}, used
     assert "plots" in used

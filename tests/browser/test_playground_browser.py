@@ -3,7 +3,7 @@
 Notebook 02 is run top to bottom; in the playground widget the temperature slider is dragged to its
 largest value (same-class samples must end up closer), the "step" button is clicked (the step count must
 grow), and "negatives off" is toggled (the samples must collapse: std near 0). Each check reads the line
-the widget prints (``clhelpers.widgets_playground.playground_line``). A screenshot lands in
+the widget prints (``clhelpers.widgets.playground_line``). A screenshot lands in
 tests/browser/artifacts/.
 
 Run: CLHELPERS_OFFLINE=1 python -m pytest -q tests/browser/test_playground_browser.py

@@ -1,7 +1,4 @@
-"""Exercises with automatic feedback for notebook 07, avoiding collapse (the conventions of ``clhelpers.exercises``).
-
-Each checker returns a ``Verdict`` ("not attempted", "correct" or "wrong" with a hint) and never raises on a
-wrong answer; each brings its own small networks or embeddings and runs in well under a second.
+"""Notebook 07's exercises, avoiding collapse; each brings its own small networks or embeddings.
 
 * 07.1: ``check_07_momentum_update(fn)``: ``fn(target, online, momentum)`` must do the EMA update of
   ``clhelpers.methods.momentum_update`` in place; ``exercise_07_networks()`` gives a pair to try it on.
@@ -12,14 +9,14 @@ wrong answer; each brings its own small networks or embeddings and runs in well 
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
 
-from .exercises import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
-from .metrics import embedding_std
-from .similarity import unit_rows
+from ..metrics import embedding_std
+from ..similarity import unit_rows
+from ._verdict import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
 
 EX_07_EMA, EX_07_STD = "Exercise 07.1 · the momentum update", "Exercise 07.2 · the collapse diagnostic"
 EMA_MOMENTUM = 0.9  # the checker's momentum: far enough from 0.5 that swapping m and 1 - m shows
@@ -41,7 +38,8 @@ def exercise_07_networks(seed: int = 0) -> tuple[nn.Module, nn.Module]:
     return target, online
 
 
-def _flat(tensors) -> torch.Tensor:
+def _flat(tensors: Iterable[torch.Tensor]) -> torch.Tensor:
+    """All ``tensors`` (parameters or buffers) as one detached float vector, to compare a network before and after."""
     return torch.cat([t.detach().flatten().float() for t in tensors])
 
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clhelpers import exercises_results as er
-from clhelpers.exercises_results import (check_03_fixed_loss, check_03_predicted_failures, check_05_few_label_probe,
-                                         check_05_knn_by_hand, check_06_hardest_share, check_06_sweep_spread,
-                                         exercise_05_features, exercise_06_runs, one_way_nt_xent)
+from clhelpers import exercises as er
+from clhelpers.exercises import (check_03_fixed_loss, check_03_predicted_failures, check_05_few_label_probe,
+                                 check_05_knn_by_hand, check_06_hardest_share, check_06_sweep_spread,
+                                 exercise_05_features, exercise_06_runs, one_way_nt_xent)
 from clhelpers.losses import nt_xent
 from clhelpers.metrics import hard_negative_share, linear_probe_accuracy
 from test_exercises import assert_verdict, unfinished
@@ -64,8 +64,11 @@ CHECKERS = [check_03_predicted_failures, check_03_fixed_loss, check_05_few_label
 @pytest.mark.parametrize("start", [None, ..., unfinished], ids=["None", "Ellipsis", "raise"])
 def test_an_untouched_starting_point_is_not_attempted(checker, start):
     if start is unfinished and checker in (check_03_predicted_failures, CHECKERS[-1]):
-        return   # these two take values, not functions
-    assert_verdict(checker(start), "not attempted")
+        # these two take values, not functions: a function handed to them is a wrong answer, named as such
+        assert_verdict(checker(start), "wrong", "got function" if checker is check_03_predicted_failures
+                       else "should be a dict")
+    else:
+        assert_verdict(checker(start), "not attempted")
 
 
 # --------------------------------------------------------------------------- 03
@@ -75,7 +78,7 @@ def test_03_predicted_failures():
     assert_verdict(check_03_predicted_failures(["symmetric", "collapse_value"]), "wrong",
                    "finite_small_temperature fails", "overflows float32")
     assert_verdict(check_03_predicted_failures({"collapse_value", "symmetric", "finite_small_temperature",
-                                                "pair_permutation_invariant"}), "wrong",
+                                        "pair_permutation_invariant"}), "wrong",
                    "pair_permutation_invariant passes", "positives stay on the diagonal")
     assert_verdict(check_03_predicted_failures("symmetric"), "wrong", "collapse_value fails", "log N")
     assert_verdict(check_03_predicted_failures({"symetric"}), "wrong", "no check is named 'symetric'")

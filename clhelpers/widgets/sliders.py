@@ -1,4 +1,5 @@
-"""The computations behind the notebooks' interactive figures, and the ipywidgets that drive them.
+"""The sliders of notebooks 01 and 02 (vectors, temperature, each negative's push, gradient steps): the callbacks
+behind the interactive figures, and the ipywidgets that drive them.
 
 Every picture has a plain *callback* that takes slider values and returns ``(figure, values)``,
 where ``values`` is a dict of the numbers shown; tests and static notebook cells call these
@@ -14,14 +15,21 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
+<<<<<<< HEAD:clhelpers/widgets.py
 from . import plots
 from .losses import nt_xent
 from .validate import check_positive, check_temperature
+=======
+from .. import plots
+from ..losses import nt_xent
+from ..metrics import entropy_nats, negative_shares
+from ..validate import check_positive, check_temperature
+from ._ui import _STYLE, _log_slider, _show
+>>>>>>> splitpkgs:clhelpers/widgets/sliders.py
 
 if TYPE_CHECKING:
     from ipywidgets import interactive
@@ -32,34 +40,6 @@ DEFAULT_LABELS = ("pos",) + tuple(f"neg{i}" for i in range(1, 8))
 #: Negatives spread over [-1, 1] for the gradient-weight picture.
 WEIGHT_SIMILARITIES = tuple(round(-0.9 + 0.2 * i, 2) for i in range(10))
 WEIGHT_TEMPERATURES = (0.05, 0.1, 0.3, 1.0)
-
-
-# --------------------------------------------------------------------------- formulas
-def entropy_nats(p: torch.Tensor) -> float:
-    """Shannon entropy ``-sum p log p`` in nats (0 log 0 counted as 0)."""
-    p = torch.as_tensor(p, dtype=torch.float64)
-    return float(-(p * torch.log(p.clamp_min(1e-300))).sum())
-
-
-def infonce_gradient(similarities: Sequence[float], temperature: float, positive: int = 0) -> torch.Tensor:
-    """Gradient of ``L = -log softmax(s / t)[positive]`` with respect to the similarities ``s``.
-
-    ``dL/ds_k = p_k / t`` for every negative k and ``(p_pos - 1) / t`` for the positive, where
-    ``p = softmax(s / t)``: each negative is pushed in proportion to its probability.
-    """
-    t = check_temperature(temperature)
-    s = torch.as_tensor(similarities, dtype=torch.float64)
-    if s.dim() != 1 or not 0 <= positive < len(s):
-        raise ValueError(f"similarities must be a 1-D list and positive an index into it (0 = first), "
-                         f"got shape {tuple(s.shape)} and positive={positive}")
-    p = torch.softmax(s / t, dim=0)
-    return (p - F.one_hot(torch.tensor(positive), len(s)).double()) / t
-
-
-def negative_shares(similarities: Sequence[float], temperature: float) -> torch.Tensor:
-    """Each negative's share of the total push: ``p_k / sum_j p_j`` over negatives only, which
-    is ``softmax(s_neg / t)`` (the positive cancels out)."""
-    return torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / check_temperature(temperature), dim=0)
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -165,24 +145,6 @@ def gradient_descent_demo(temperature: float = 0.5, n_pairs: int = 3, steps: Seq
 
 
 # --------------------------------------------------------------------------- interactive UIs
-def _show(fig: Figure, line: str) -> None:
-    from IPython.display import display
-
-    print(line)
-    display(fig)
-    plt.close(fig)
-
-
-_STYLE = {"description_width": "initial"}  # show the whole label, e.g. "temperature"
-
-
-def _log_slider(value: float, description: str = "temperature"):
-    import ipywidgets as w
-
-    return w.FloatLogSlider(value=value, base=10, min=-2, max=1, step=0.01, description=description,
-                            readout_format=".3f", continuous_update=True, style=_STYLE)
-
-
 def vector_explorer() -> interactive:
     """Sliders for two angles (degrees) and a's length; prints ``dot = ... | cosine = ...``."""
     import ipywidgets as w

@@ -1,6 +1,6 @@
 """The live 2-D playground of notebook 02: the picture of a ``clhelpers.playground`` state and its widget.
 
-As in ``clhelpers.widgets``, the callback ``playground_demo`` takes the control values and returns
+As in ``clhelpers.widgets.sliders``, the callback ``playground_demo`` takes the control values and returns
 ``(figure, values)``; ``playground_explorer()`` wraps it in ``ipywidgets.interactive`` with a temperature
 slider, a slider for the number of pairs, a "negatives off" toggle, and "step" and "reset" buttons. The state
 after ``steps`` steps is a deterministic function of the controls, so the widget and a static cell that calls
@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
-from . import playground as pg
-from . import plots
+from .. import playground as pg
+from .. import plots
+from ._ui import _STYLE, _show
 
 if TYPE_CHECKING:
     from ipywidgets import interactive
@@ -30,23 +31,11 @@ def playground_view(state: pg.Playground, temperature: float = 0.2, negatives: b
     next step (small circles and squares). Values: ``playground.measures`` plus the controls."""
     values = pg.measures(state, temperature, negatives)
     values.update(temperature=float(temperature), negatives=bool(negatives), n_pairs=state.n_pairs)
-    z, (z1, z2) = pg.embed(state).numpy(), (v.numpy() for v in pg.views(state))
-    fig, axs = plots._figure(figsize=(4.6, 3.8))
-    ax = axs[0, 0]
-    plots._unit_circle(ax, 1.3)
-    for c in sorted(set(state.labels.tolist())):
-        rows = (state.labels == c).numpy()
-        color = plots.PAIR_COLORS[c % 10]
-        ax.plot(*z1[rows].T, "o", ms=3, mfc="none", color=color, alpha=0.6)
-        ax.plot(*z2[rows].T, "s", ms=3, mfc="none", color=color, alpha=0.6)
-        ax.plot(*z[rows].T, "o", ms=7, color=color, alpha=0.8, label=f"class {c}")
-    ax.text(0, 0, f"uniformity {values['uniformity']:.2f}\nalignment {values['alignment']:.3f}\n"
-                  f"same-class cos {values['same_class_cos']:.2f}", ha="center", va="center", fontsize=plots.SMALL_PT)
-    ax.set(xticks=[-1, 0, 1], yticks=[-1, 0, 1], xlabel="coordinate 1", ylabel="coordinate 2")
-    ax.tick_params(labelsize=plots.SMALL_PT)
-    ax.legend(fontsize=plots.SMALL_PT, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    caption = (f"uniformity {values['uniformity']:.2f}\nalignment {values['alignment']:.3f}\n"
+               f"same-class cos {values['same_class_cos']:.2f}")
     mode = "NT-Xent" if negatives else "pull term only (negatives off)"
-    ax.set_title(f"{mode}, t = {temperature:.3g}\n{state.n_pairs} pairs, step {state.steps}", fontsize=9)
+    fig = plots.playground_points(pg.embed(state), pg.views(state), state.labels, caption,
+                                  f"{mode}, t = {temperature:.3g}\n{state.n_pairs} pairs, step {state.steps}")
     return fig, values
 
 
@@ -67,10 +56,11 @@ def playground_line(values: dict) -> str:
 class _Runner:
     """Keeps the last state, so that the step button continues from it instead of starting over."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0) -> None:
         self.seed, self.key, self.state = seed, None, None
 
     def state_at(self, temperature: float, n_pairs: int, negatives: bool, steps: int) -> pg.Playground:
+        """The state after ``steps`` steps: continued from the last one when only ``steps`` grew, else from step 0."""
         key = (float(temperature), int(n_pairs), bool(negatives))
         if key != self.key or self.state is None or self.state.steps > steps:
             self.key, self.state = key, pg.init_points(n_pairs, seed=self.seed)
@@ -87,8 +77,6 @@ def playground_explorer(initial_temperature: float = 0.2, initial_pairs: int = 1
     of steps taken is the disabled "steps taken" box (the buttons set it).
     """
     import ipywidgets as w
-
-    from .widgets import _show, _STYLE
 
     runner = _Runner(seed)
 

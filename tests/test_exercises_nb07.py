@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clhelpers.exercises_collapse import (check_07_embedding_std, check_07_momentum_update, exercise_07_batches,
-                                          exercise_07_networks)
+from clhelpers.exercises import (check_07_embedding_std, check_07_momentum_update, exercise_07_batches,
+                                 exercise_07_networks)
 from clhelpers.methods import momentum_update
 from clhelpers.metrics import embedding_std
 from test_exercises import assert_verdict, unfinished

@@ -1,0 +1,39 @@
+"""Exercises with automatic feedback: one checker per exercise of the notebooks, one module per notebook.
+
+An exercise in a notebook is a task, a code cell with the reader's starting point (``None``, ``...``,
+or a function whose body is ``raise NotImplementedError``), a cell calling the checker, and a reference
+solution hidden in a ``<details>`` block. A checker never raises on a wrong answer: it returns a
+``Verdict`` whose ``status`` is "not attempted", "correct" or "wrong", with a message saying why and,
+when wrong, a hint. The verdict shows itself when the checker call ends a cell (else ``print`` it)::
+
+    from clhelpers.exercises import check_01_temperature_for_half
+    check_01_temperature_for_half(0.27).status    # "correct"
+
+Checkers are named ``check_<notebook>_<topic>`` and live in ``nb<notebook>.py`` (the data an exercise needs,
+such as ``exercise_05_features``, next to its checker); ``_verdict.py`` holds the ``Verdict`` and the helpers
+every checker shares. Import them from here: the modules are the layout, this is the interface.
+"""
+from ._verdict import STATUSES, Verdict
+from .nb01 import HALF_ROW, P_POSITIVE_CASES, TAU_HALF, check_01_p_positive, check_01_temperature_for_half
+from .nb02 import COLLAPSE_N, check_02_collapse_value, check_02_nt_xent
+from .nb03 import ONE_WAY_REASONS, check_03_fixed_loss, check_03_predicted_failures, one_way_nt_xent
+from .nb04 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, check_04_per_sample_views,
+                   check_04_unsafe_augmentations, l_shape, rotate)
+from .nb05 import check_05_few_label_probe, check_05_knn_by_hand, exercise_05_features
+from .nb06 import (HARD_CASES, HARD_ROW, check_06_hardest_share, check_06_sweep_spread, exercise_06_runs,
+                   hardest_share_reference)
+from .nb07 import (EMA_MOMENTUM, check_07_embedding_std, check_07_momentum_update, exercise_07_batches,
+                   exercise_07_networks)
+
+__all__ = [
+    "STATUSES", "Verdict",
+    "HALF_ROW", "P_POSITIVE_CASES", "TAU_HALF", "check_01_p_positive", "check_01_temperature_for_half",
+    "COLLAPSE_N", "check_02_collapse_value", "check_02_nt_xent",
+    "ONE_WAY_REASONS", "check_03_fixed_loss", "check_03_predicted_failures", "one_way_nt_xent",
+    "AUGMENTATION_OPTIONS", "MAX_DEGREES", "batchwide_rotation_views", "check_04_per_sample_views",
+    "check_04_unsafe_augmentations", "l_shape", "rotate",
+    "check_05_few_label_probe", "check_05_knn_by_hand", "exercise_05_features",
+    "HARD_CASES", "HARD_ROW", "check_06_hardest_share", "check_06_sweep_spread", "exercise_06_runs",
+    "hardest_share_reference",
+    "EMA_MOMENTUM", "check_07_embedding_std", "check_07_momentum_update", "exercise_07_batches", "exercise_07_networks",
+]

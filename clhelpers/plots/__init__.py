@@ -1,0 +1,31 @@
+"""The notebooks' figures, one module per kind of figure; each function returns its Figure.
+
+* ``basics``: the ideas, from a few numbers (vectors, softmax bars, the similarity heatmap, the InfoNCE bound,
+  gradient steps, each negative's share, hardness against temperature, the 2-D playground's points).
+* ``views``: images (digits, augmented views and the sliders' preview, nearest-neighbour retrieval).
+* ``training``: per-epoch curves of training runs (losses, kNN accuracy, the InfoNCE bound of one run).
+* ``comparisons``: settings compared over seeds, mean ± sd (ablations, sweeps, the kinds of run of notebook 07).
+* ``label_efficiency``: accuracy against labelled digits per class.
+* ``_style``: the shared look (``DPI``, ``SMALL_PT``, colours) and its private helpers; ``recorded_label``.
+
+Made with ``matplotlib.pyplot`` (Jupyter shows them at the end of a cell) at ``DPI`` = 100, at most 10 x 4
+inches, no text below ``SMALL_PT`` = 8 points; close them with ``plt.close(fig)`` when drawing many.
+Inputs may be tensors, arrays or lists. Import from here, e.g. ``from clhelpers.plots import plot_views``.
+"""
+from ._style import AXIS_LABELS, BASELINE_COLORS, DPI, PAIR_COLORS, SMALL_PT, recorded_label
+from .basics import (gradient_frames, mi_bound_curves, negative_weight_curves, playground_points, plot_hardness,
+                     probability_bars, similarity_heatmap, unit_circle_vectors)
+from .comparisons import ablation_bars, plot_alignment_uniformity, plot_collapse, plot_sweep_accuracy
+from .label_efficiency import plot_label_efficiency
+from .training import losses_apart, plot_bound_and_knn, training_curves
+from .views import image_grid, plot_views, preview_views, retrieval_grid
+
+__all__ = [
+    "AXIS_LABELS", "BASELINE_COLORS", "DPI", "PAIR_COLORS", "SMALL_PT", "recorded_label",
+    "gradient_frames", "mi_bound_curves", "negative_weight_curves", "playground_points", "plot_hardness",
+    "probability_bars", "similarity_heatmap", "unit_circle_vectors",
+    "ablation_bars", "plot_alignment_uniformity", "plot_collapse", "plot_sweep_accuracy",
+    "plot_label_efficiency",
+    "losses_apart", "plot_bound_and_knn", "training_curves",
+    "image_grid", "plot_views", "preview_views", "retrieval_grid",
+]
