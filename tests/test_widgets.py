@@ -118,5 +118,5 @@ def test_widgets_import_only_plots_and_math_modules():
                 assert set(names) <= own, (path.name, names)
             else:              # clhelpers' modules
                 used |= {name.split(".")[0] for name in names}
-    assert used <= {"plots", "similarity", "losses", "metrics", "checks", "playground"}, used
+    assert used <= {"plots", "similarity", "losses", "metrics", "checks", "playground", "validate"}, used
     assert "plots" in used

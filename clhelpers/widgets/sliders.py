@@ -19,17 +19,11 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-<<<<<<< HEAD:clhelpers/widgets.py
-from . import plots
-from .losses import nt_xent
-from .validate import check_positive, check_temperature
-=======
 from .. import plots
 from ..losses import nt_xent
 from ..metrics import entropy_nats, negative_shares
 from ..validate import check_positive, check_temperature
 from ._ui import _STYLE, _log_slider, _show
->>>>>>> splitpkgs:clhelpers/widgets/sliders.py
 
 if TYPE_CHECKING:
     from ipywidgets import interactive
