@@ -46,7 +46,7 @@ import torch
 
 from .download import (
     FALLBACK_NOTE, OFFLINE_ENV, FetchReport, MNISTFileError, RawFile, disk_fix, fetch, fetch_command,
-    idx_problem, offline_mode, provenance, raw_dataset, raw_folder, verify_file,
+    idx_problem, offline_mode, provenance, raw_dataset, raw_folder, verify_file, verify_folder,
 )
 
 __all__ = [
@@ -188,7 +188,7 @@ def _no_offline_copy(name: str, root: Path) -> str:
     unset = f"unset {OFFLINE_ENV} and " if offline_mode() else ""
     offline = ("or use source='offline' (not comparable with full MNIST)" if info.has_offline
                else f"{info.title} has no offline copy (only MNIST has one)")
-    return (f"{offline}; {unset}get it once with network: {fetch_command(name)} "
+    return (f"{offline}; {unset}get it once with network: {fetch_command(name, root)} "
             f"(or load_dataset('{name}', source='torchvision'), or copy its four IDX files into {raw_folder(root, name)})")
 
 
@@ -202,7 +202,7 @@ def read_idx(
     The MD5 check of the official files is ``clhelpers.download.verify_file``'s job.
     """
     path = Path(path)
-    fix = fix or f"delete {path.parent} and re-download it with: {fetch_command()} (or use source='offline')"
+    fix = fix or f"{disk_fix(path.parent)} (or use source='offline')"
     data = path.read_bytes()
     problem = idx_problem(data, RawFile(path.name, magic, tuple(shape), None, None), what)
     if problem:
@@ -334,6 +334,7 @@ def describe_data(name: str = "mnist", source: str = "auto", root: str | os.Path
                                "stratified 4,000 train / 1,000 test", (("train", len(train)), ("fit", len(fit)),
                                                                         ("val", len(val)), ("test", len(test))))
     raw = raw_folder(root, name)
+    verify_folder(raw, name)  # "verified" below is true (cached: each file is hashed once per process)
     n = {spec.split: spec.dims[0] for spec in raw_dataset(name).files}
     got = provenance(raw)
     origin = f"the official IDX files in {raw}, verified" + (f", from {got}" if got else "")

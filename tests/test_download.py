@@ -230,3 +230,12 @@ def test_gz_unpacking_keeps_the_official_name(small, tmp_path):
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(small.contents["t10k-labels-idx1-ubyte"]))
     checks = verify_folder(folder, files=small.specs()[3:])
     assert checks[0].name == "t10k-labels-idx1-ubyte" and (folder / "t10k-labels-idx1-ubyte").is_file()
+
+
+def test_the_fix_names_the_command_with_the_dataset_and_root(small, tmp_path):
+    assert download.fetch_command() == "python -m clhelpers data"
+    assert download.fetch_command("fashion-mnist", tmp_path) == f"python -m clhelpers data --dataset fashion-mnist --root {tmp_path}"
+    folder = small.write(raw(tmp_path))
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(b"")
+    with pytest.raises(MNISTFileError, match=f"delete {folder} and re-download it with: python -m clhelpers data --root {tmp_path}$"):
+        verify_folder(folder)
