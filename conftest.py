@@ -19,9 +19,11 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every notebook cell is part of a slow item: the fast lane (-m 'not slow') runs the unit tests only."""
+    """Notebook cells and the browser and site tests are slow items: the fast lane (-m 'not slow') runs the unit
+    tests only (the slow unit tests carry @pytest.mark.slow themselves)."""
     import pytest
 
     for item in items:
-        if item.nodeid.split("::")[0].endswith(".ipynb"):
+        path = item.nodeid.split("::")[0]
+        if path.endswith(".ipynb") or path.startswith(("tests/browser/", "tests/site/")):
             item.add_marker(pytest.mark.slow)

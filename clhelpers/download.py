@@ -119,15 +119,30 @@ def raw_dataset(name: str) -> RawDataset:
     return RAW_DATASETS[name]
 
 
-def raw_folder(root: str | os.PathLike, name: str = "mnist") -> Path:
+DATA_ENV = "CLHELPERS_DATA"  # a data folder of your choice; default: the repository's data/ folder
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data folder: ``root`` when given; else ``$CLHELPERS_DATA``; else the ``data/`` folder of the repository
+    this package lives in (so a notebook, whose working folder is ``notebooks/``, finds the files that
+    ``python -m clhelpers data`` put there); else ``./data`` for an installed copy of the package."""
+    if root is not None:
+        return Path(root)
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    repo_data = Path(__file__).resolve().parents[1] / "data"
+    return repo_data if (repo_data / "README.md").is_file() else Path("data")
+
+
+def raw_folder(root: str | os.PathLike | None, name: str = "mnist") -> Path:
     """``ROOT/<folder>/raw``, where the dataset's four uncompressed IDX files live."""
-    return Path(root) / raw_dataset(name).folder / "raw"
+    return data_root(root) / raw_dataset(name).folder / "raw"
 
 
-def fetch_command(name: str = "mnist", root: str | os.PathLike = "data") -> str:
+def fetch_command(name: str = "mnist", root: str | os.PathLike | None = None) -> str:
     """The command line that fetches and verifies the dataset ``name`` under ``root``."""
     return (FETCH_COMMAND + ("" if name == "mnist" else f" --dataset {name}")
-            + ("" if Path(root) == Path("data") else f" --root {root}"))
+            + ("" if data_root(root).resolve() == data_root().resolve() else f" --root {root}"))
 
 
 def disk_fix(raw: Path, name: str = "mnist") -> str:
@@ -357,7 +372,7 @@ def provenance(raw: Path) -> str:
         return ""
 
 
-def fetch(name: str = "mnist", root: str | os.PathLike = "data", offline: bool | None = None,
+def fetch(name: str = "mnist", root: str | os.PathLike | None = None, offline: bool | None = None,
           log: Callable[[str], None] | None = _stderr) -> FetchReport:
     """Make ``ROOT/<folder>/raw`` hold the dataset's four verified files; report what was found.
 
@@ -378,7 +393,7 @@ def fetch(name: str = "mnist", root: str | os.PathLike = "data", offline: bool |
             continue
         log(f"{dataset.title}: trying {SOURCE_TITLES[source]} ...")
         try:
-            checks = _try_source(source, name, Path(root), raw)
+            checks = _try_source(source, name, data_root(root), raw)
         except Exception as err:  # network down, mirror gone, bad file: say why, try the next source
             why = " ".join(str(err).split())  # one line
             report.attempts.append(f"{source}: failed: {why}")
@@ -395,6 +410,6 @@ def fetch(name: str = "mnist", root: str | os.PathLike = "data", offline: bool |
     return report
 
 
-def fetch_mnist(root: str | os.PathLike = "data", offline: bool | None = None) -> FetchReport:
+def fetch_mnist(root: str | os.PathLike | None = None, offline: bool | None = None) -> FetchReport:
     """``fetch("mnist", root, offline)``: the four verified MNIST files in ``ROOT/MNIST/raw``."""
     return fetch("mnist", root, offline)

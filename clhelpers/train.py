@@ -40,7 +40,7 @@ from torch import nn
 
 from .augment import make_views
 from .config import PRESETS, TrainConfig, preset  # noqa: F401  (re-exported: clhelpers.train.preset)
-from .data import load_dataset
+from .data import describe_data, load_dataset
 from .device import machine_description, pick_device, set_seed
 from .files import atomic_torch_save, atomic_write_json, load_checked
 from .evaluate import embed
@@ -88,10 +88,13 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
 
 
 def load_split(cfg: TrainConfig, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """``(x_train, y_train, x_test, y_test)`` on ``device`` as the config says: the training subset of
-    ``train_size`` images is a fixed random choice made from ``seed``; the test split is never trained on."""
-    x_train, y_train = load_dataset(cfg.dataset, "train", source=cfg.source)
-    x_test, y_test = load_dataset(cfg.dataset, "test", source=cfg.source)
+    """``(x_train, y_train, x_test, y_test)`` on ``device`` as the config says: with ``holdout="test"`` the
+    official training and test sets, with ``holdout="val"`` the training set minus its validation split and
+    that split (for choosing settings). The training subset of ``train_size`` images is a fixed random choice
+    made from ``seed``; the held-out split is never trained on."""
+    fit_split, held_split = ("train", "test") if cfg.holdout == "test" else ("fit", "val")
+    x_train, y_train = load_dataset(cfg.dataset, fit_split, source=cfg.source)
+    x_test, y_test = load_dataset(cfg.dataset, held_split, source=cfg.source)
     if cfg.train_size is not None and cfg.train_size < len(x_train):
         keep = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.train_size].sort().values
         x_train, y_train = x_train[keep], y_train[keep]
@@ -223,7 +226,9 @@ def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tup
     run.fmt, run.steps = fmt, steps
     run.amp = (cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")
     run.info = {"train_images": len(split[0]), "test_images": len(split[2]), "steps_per_epoch": steps,
-                "pixel_knn_acc": _pixel_baseline(*split, cfg.knn_k)}
+                "pixel_knn_acc": _pixel_baseline(*split, cfg.knn_k), "holdout": cfg.holdout,
+                "data": (describe_data(cfg.dataset, cfg.source).as_record() if data is None
+                         else {"source": "tensors given to train(data=...)"})}
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if cfg.compile:

@@ -21,6 +21,7 @@ def test_step_gflop_grows_with_the_batch():
     assert big == pytest.approx(2 * small, rel=0.05)  # conv and matmul FLOPs are linear in the batch
 
 
+@pytest.mark.slow
 def test_tiny_bench_run_writes_its_record(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--device", "cpu", "--data", "offline", "--n-images", "600", "--workers", "0",

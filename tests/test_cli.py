@@ -10,12 +10,13 @@ from clhelpers.methods import METHODS
 from clhelpers.models import load_encoder
 
 
-def test_help_lists_the_five_commands():
+@pytest.mark.slow
+def test_help_lists_the_six_commands():
     out = subprocess.run([sys.executable, "-m", "clhelpers", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0
-    for command in ("train", "evaluate", "sweep", "bench", "check"):
+    for command in ("data", "train", "evaluate", "sweep", "bench", "check"):
         assert command in out.stdout
-    assert set(COMMANDS) == {"train", "evaluate", "sweep", "bench", "check"}
+    assert set(COMMANDS) == {"data", "train", "evaluate", "sweep", "bench", "check"}
 
 
 def test_train_flags_come_from_the_config_fields(capsys):
@@ -30,6 +31,7 @@ TINY = ["--data", "offline", "--device", "cpu", "--epochs", "1", "--train-size",
         "--widths", "4", "8", "8", "--depth", "1", "--batch-size", "128", "--eval-every", "1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_trains_writes_a_readable_encoder_and_resumes(method, tmp_path, capsys):
     out = str(tmp_path / method)
@@ -45,6 +47,7 @@ def test_every_method_trains_writes_a_readable_encoder_and_resumes(method, tmp_p
     assert again["history"] == first["history"]
 
 
+@pytest.mark.slow
 def test_the_default_method_and_preset_run_at_the_issue_size(tmp_path):
     assert main(["train", "--epochs", "1", "--train-size", "512", "--data", "offline", "--device", "cpu",
                  "--quiet", "--out", str(tmp_path)]) == 0
@@ -117,11 +120,13 @@ def test_check_understands_the_common_calling_conventions(tmp_path, capsys):
 
 @pytest.mark.parametrize("module, command", [("clhelpers.train", "train"), ("clhelpers.evaluate", "evaluate"),
                                              ("clhelpers.bench", "bench")])
+@pytest.mark.slow
 def test_the_older_entry_points_still_run_their_command(module, command):
     out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and f"usage: python -m clhelpers {command}" in out.stdout
 
 
+@pytest.mark.slow
 def test_a_record_keeps_the_command_exactly_as_typed_from_either_entry_point(tmp_path):
     """The bug the import cycle caused: python -m clhelpers.bench --device cpu was recorded without --device."""
     import json
@@ -133,3 +138,14 @@ def test_a_record_keeps_the_command_exactly_as_typed_from_either_entry_point(tmp
         done = subprocess.run([sys.executable, *entry, *flags], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert json.loads(out.read_text())["command"] == " ".join(["python", *entry, *flags])
+
+
+def test_data_command_reports_verified_files_and_exit_status(tmp_path, monkeypatch, capsys):
+    from mnist_fakes import SmallMNIST, fresh_session
+
+    fresh_session(monkeypatch)
+    fakes = SmallMNIST()
+    fakes.install(monkeypatch)
+    assert main(["data", "--root", str(tmp_path)]) == 1 and "NO verified files" in capsys.readouterr().out
+    fakes.write(tmp_path / "MNIST" / "raw")
+    assert main(["data", "--root", str(tmp_path)]) == 0 and "source: files already on disk" in capsys.readouterr().out

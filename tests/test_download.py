@@ -239,3 +239,17 @@ def test_the_fix_names_the_command_with_the_dataset_and_root(small, tmp_path):
     (folder / "t10k-labels-idx1-ubyte").write_bytes(b"")
     with pytest.raises(MNISTFileError, match=f"delete {folder} and re-download it with: python -m clhelpers data --root {tmp_path}$"):
         verify_folder(folder)
+
+
+def test_the_default_data_folder_is_the_repositorys_whatever_the_working_folder(tmp_path, monkeypatch):
+    """Notebooks run in notebooks/: they must find the files python -m clhelpers data put in the repository's data/."""
+    from pathlib import Path
+
+    from clhelpers.download import DATA_ENV, data_root
+
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    repo_data = Path(__file__).resolve().parents[1] / "data"
+    assert data_root() == repo_data and data_root("elsewhere") == Path("elsewhere")
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "mine"))
+    assert data_root() == tmp_path / "mine"

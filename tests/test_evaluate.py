@@ -38,6 +38,7 @@ def test_embed_with_batch_stats_normalizes_each_batch_and_leaves_the_running_sta
     assert not torch.allclose(feats, embed(enc, images), atol=1e-3), "eval mode (running statistics) differs"
 
 
+@pytest.mark.slow
 def test_evaluate_encoder_reports_encoder_beside_pixels():
     torch.manual_seed(0)
     report = evaluate_encoder(Encoder(widths=(4, 8, 8), depth=1), source="offline", per_class=(1,), draws=2, device="cpu")
@@ -48,6 +49,7 @@ def test_evaluate_encoder_reports_encoder_beside_pixels():
     assert report["pixels"]["knn"] > 0.9 and report["pixels"]["probe_1_per_class"] < report["pixels"]["probe"]
 
 
+@pytest.mark.slow
 def test_evaluate_cli(tmp_path, capsys):
     from clhelpers.data import load_mnist
     from clhelpers.cli import main as cli_main

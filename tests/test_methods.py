@@ -167,6 +167,7 @@ def toy_digits(n, seed):
     return x, y
 
 
+@pytest.mark.slow
 def test_supervised_learns_separable_toy_data():
     torch.manual_seed(0)
     method = Supervised(Encoder(widths=(4, 8, 8), depth=1), num_classes=2)
@@ -253,6 +254,7 @@ def test_moco_state_dict_round_trip_restores_queue_and_next_loss():
     assert fresh(*views(5)).item() == trained(*views(5)).item()
 
 
+@pytest.mark.slow
 def test_moco_survives_compile_of_its_modules():
     eager = make("moco")
     compiled = copy.deepcopy(eager)

@@ -149,6 +149,7 @@ def all_figures():
                                        np.arange(60).reshape(10, 6) % 10)
 
 
+@pytest.mark.slow
 def test_every_figure_is_small_at_100_dpi_with_text_of_at_least_8_points():
     assert plots.DPI == 100
     for fig in all_figures():

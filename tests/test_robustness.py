@@ -69,6 +69,7 @@ CELLS = [
 ]
 
 
+@pytest.mark.slow
 def test_small_notebook_runs_twice_in_one_kernel(tmp_path):
     from jupyter_client.manager import start_new_kernel
 

