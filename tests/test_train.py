@@ -36,7 +36,8 @@ def test_config_rejects_bad_values(bad):
 def test_presets():
     for name in ("cpu", "cpu-tiny", "cpu-sweep", "cuda"):
         assert isinstance(preset(name), TrainConfig) and preset(name).preset == name
-    assert preset("cpu").train_size == 4000
+    assert preset("cpu").train_size is None and preset("cpu").epochs == 4  # all 60,000 digits, the images of 60 x 4,000
+    assert preset("cpu-tiny").train_size == preset("cpu-sweep").train_size == 4000  # declared subsets
     assert preset("auto").preset == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError):
         preset("huge")
