@@ -203,7 +203,7 @@ def as_three_argument(loss_fn: Callable) -> tuple[LossFn, bool]:
     if takes_temperature(loss_fn):
         return (lambda z1, z2, t: with_temperature(loss_fn, t)(z1, z2)), True
     try:
-        params = list(inspect.signature(loss_fn).parameters.values())
+        params = list(inspect.signature(loss_fn.forward if isinstance(loss_fn, torch.nn.Module) else loss_fn).parameters.values())
     except (TypeError, ValueError):
         return loss_fn, True
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
