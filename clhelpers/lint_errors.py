@@ -1,0 +1,114 @@
+"""When the loss under ``python -m clhelpers check`` raises: the exception, where in the user's code, what to try.
+
+A loss that raises is a usage problem (exit 2), never a list of failed checks. ``explain_error`` turns an
+exception into three lines (what, where, what to try); ``LossCallError`` is raised when no calling
+convention works, and ``returned_logits_hint`` recognizes a loss that returned ``(logits, labels)``.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import traceback
+from typing import Any, Callable
+
+import torch
+
+_SKIP = (os.path.dirname(torch.__file__), os.path.dirname(os.path.abspath(__file__)))
+
+
+def _where(err: BaseException) -> str:
+    """``file:line: code`` of the deepest frame outside torch and clhelpers (the user's line)."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if not f.filename.startswith(_SKIP)]
+    if not frames:
+        return "inside torch (no frame of the loss's own code)"
+    f = frames[-1]
+    return f"{f.filename}:{f.lineno}: {(f.line or '').strip()}"
+
+
+def _batch_hint(message: str, n: int) -> str | None:
+    numbers = {int(x) for x in re.findall(r"\b\d+\b", message)}
+    if not numbers & {n, 2 * n}:
+        return None
+    others = sorted(x for x in numbers - {n, 2 * n} if x > 2)
+    if not others:
+        return None
+    built = others[-1] // 2 if 2 * n in numbers and others[-1] % 2 == 0 else others[-1]
+    return (f"the loss seems built for batch {built} (its shapes do not match the {n} pairs it got): pass "
+            f"--batch-size {built}, or build it for the check's batch with --init batch_size={n}")
+
+
+def error_hint(err: BaseException, n: int, device: str = "cpu") -> str:
+    """What to try for the exception ``err`` the loss raised on a batch of ``n`` pairs."""
+    message = str(err)
+    attr = re.search(r"object has no attribute '(\w+)'", message)
+    if attr and "namespace" in message.lower():
+        return (f"the method reads self.{attr.group(1)}: give it with --attr {attr.group(1)}=VALUE, or build the real "
+                "object with --init")
+    if "cuda" in message.lower() or "nvidia" in message.lower():
+        return (f"the loss puts tensors on CUDA while the batch is on {device}: make it follow its inputs (z.device), "
+                "or run the check on a GPU machine with --device cuda")
+    if "process group" in message or "distributed" in message.lower():
+        return ("the loss gathers across processes with torch.distributed and no process group exists here: build it "
+                "for one process (e.g. --init world_size=1) or check the loss without the gather")
+    hint = _batch_hint(message, n)
+    if hint:
+        return hint
+    if isinstance(err, TypeError) and "argument" in message:
+        return ("the loss takes other arguments than the batch: choose --convention (and --layout), build a class "
+                "with --init, or give a method's self with --attr")
+    return "fix the line above, or tell the check how to call the loss (--convention, --layout, --returns, --init)"
+
+
+def explain_error(err: BaseException, n: int, device: str = "cpu", during: str | None = None) -> str:
+    """Three lines: the exception (and the check it happened in), the user's line, and what to try."""
+    what = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+    context = f" during check {during}" if during else ""
+    return f"the loss raised {what}{context}\n  at {_where(err)}\n  Try: {error_hint(err, n, device)}."
+
+
+def returned_logits_hint(out: Any) -> str | None:
+    """A sentence when ``out`` looks like ``(logits, labels)``, else None."""
+    if isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(o, torch.Tensor) for o in out):
+        logits, labels = out
+        return (f"returned a tuple (logits of shape {list(logits.shape)}, labels of shape {list(labels.shape)}), not a "
+                "loss: pass --returns logits and the check applies cross-entropy itself")
+    return None
+
+
+def _short(value: BaseException | str) -> str:
+    if isinstance(value, str):
+        return value
+    text = str(value).strip().splitlines()
+    return f"{type(value).__name__}: {text[0][:120]}" if text else type(value).__name__
+
+
+class LossCallError(Exception):
+    """No calling convention returned a scalar: ``errors`` maps each convention to what it raised or returned."""
+
+    def __init__(self, fn: Callable, errors: dict[str, BaseException | str], n: int) -> None:
+        super().__init__("could not call the loss in any known convention")
+        self.fn, self.errors, self.n = fn, errors, n
+
+    def _primary(self) -> BaseException | str:
+        """The most telling failure: a returned tuple, else the error of the convention that fits the arity."""
+        for value in self.errors.values():
+            if isinstance(value, str) and "--returns logits" in value:
+                return value
+        try:
+            arity = len([p for p in inspect.signature(self.fn).parameters.values() if p.default is p.empty])
+        except (TypeError, ValueError):
+            arity = 2
+        fits = {1: "stacked", 2: "pair", 3: "pair-t"}.get(arity, "pair-t")
+        return self.errors.get(fits) or next(iter(self.errors.values()))
+
+    def explain(self, target: str, device: str = "cpu") -> str:
+        lines = [f"could not call {target} so that it returns a scalar loss; each convention tried:"]
+        lines += [f"  {name}: {_short(v)}" for name, v in self.errors.items()]
+        primary = self._primary()
+        if isinstance(primary, str):
+            lines.append(f"The loss {primary}.")
+        else:
+            lines.append(explain_error(primary, self.n, device))
+        lines.append("Choose one with --convention (and --layout for stacked rows) to see only its error.")
+        return "\n".join(lines)
