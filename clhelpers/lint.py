@@ -23,8 +23,10 @@ raises during a check (the exception, its file and line, and what to try).
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import sys
+import warnings
 from typing import Callable
 
 import torch
@@ -61,10 +63,10 @@ def adapt(convention: str, f: Callable, layout: str = "halves") -> Callable:
     return {
         "pair-t": lambda z1, z2, t: _with_t(f, t, z1, z2),
         "pair-scale": lambda z1, z2, t: f(z1, z2, torch.tensor(1.0 / t, device=z1.device)),
-        "pair": lambda z1, z2, t: f(z1, z2),
+        "pair": lambda z1, z2, t: with_temperature(f, t)(z1, z2),
         "stacked-t": lambda z1, z2, t: _with_t(f, t, stack(z1, z2)),
-        "stacked": lambda z1, z2, t: f(stack(z1, z2)),
-        "labels": lambda z1, z2, t: f(stack(z1, z2), labels(len(z1), z1.device)),
+        "stacked": lambda z1, z2, t: with_temperature(f, t)(stack(z1, z2)),
+        "labels": lambda z1, z2, t: with_temperature(f, t)(stack(z1, z2), labels(len(z1), z1.device)),
     }[convention]
 
 
@@ -73,8 +75,9 @@ CONVENTIONS: dict[str, Callable[[Callable], Callable]] = {
 }
 
 
-def _fixed_temperature(convention: str) -> bool:
-    return convention in ("pair", "stacked", "labels")
+def _fixed_temperature(convention: str, fn: Callable) -> bool:
+    """Whether the temperature cannot reach the loss: a convention without one, and no ``temperature=`` keyword."""
+    return convention in ("pair", "stacked", "labels") and not takes_temperature(fn)
 
 
 def _third_is_scale(fn: Callable) -> bool:
@@ -99,7 +102,9 @@ def detect_convention(fn: Callable, n: int = 8, layout: str | None = None, devic
     for lay in [layout] if layout else ["halves", "views"]:
         for name in names:
             try:
-                out = adapt(name, fn, lay)(z1, z2, 0.5)
+                with warnings.catch_warnings():  # a wrong guess may warn (x.T on 3-d features); only the result counts
+                    warnings.simplefilter("ignore")
+                    out = adapt(name, fn, lay)(z1, z2, 0.5)
             except Exception as err:
                 errors.setdefault(name, err)
                 continue
@@ -133,10 +138,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sets the expected collapse value (log(2N-1), or log(N) for clip/infonce) and symmetry")
     parser.add_argument("--normalized-inputs", action="store_true",
                         help="the model normalizes before the loss: scale invariance is not required")
-    parser.add_argument("--checks", nargs="+", choices=list(ALL_CHECKS), help="run only these checks")
+    parser.add_argument("--checks", nargs="+", choices=list(ALL_CHECKS), metavar="CHECK",
+                        help=f"run only these checks (default: all): {', '.join(ALL_CHECKS)}")
 
 
 def _cross_entropy_of(f: Callable) -> Callable:
+    @functools.wraps(f)  # keeps f's signature: whether it takes temperature= is still read from it
     def loss(*args, **kwargs) -> torch.Tensor:
         out = f(*args, **kwargs)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -158,7 +165,7 @@ def _temperature_aware(loaded: LoadedLoss, returns: str, device: str = "cpu") ->
         return wrap(loaded.fn)
     built: dict[float, Callable] = {}
 
-    def at(*data: torch.Tensor, temperature: float) -> torch.Tensor:
+    def at(*data: torch.Tensor, temperature: float = loaded.temperature or 0.5) -> torch.Tensor:
         if temperature not in built:
             built[temperature] = wrap(loaded.at_temperature(temperature))
         return built[temperature](*data)
@@ -180,7 +187,7 @@ def _batch(args: argparse.Namespace, loaded: LoadedLoss) -> tuple[int, bool, str
     return 8, False, "batch: 8 pairs (256 for float64_reference); a loss built for a fixed batch needs --batch-size"
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Callable, str, str, int, bool, list[str], float]:
+def _prepare(args: argparse.Namespace) -> tuple[Callable, str, bool, int, bool, list[str], float]:
     """Load, detect and describe; ``ValueError`` for a usage error, ``LossCallError`` when no call works."""
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"--device {args.device}: this machine has no CUDA device; use --device cpu")
@@ -193,16 +200,16 @@ def _prepare(args: argparse.Namespace) -> tuple[Callable, str, str, int, bool, l
     else:
         convention, layout = args.convention, args.layout or "halves"
     t = args.temperature or loaded.temperature or 0.5
-    settable = not _fixed_temperature(convention)
+    settable = not _fixed_temperature(convention, fn)
     lines = [*loaded.messages, f"loss: {loaded.description}; convention {convention}, layout {layout}", batch_line,
              f"temperature: {t:g}" + ("" if settable else " (fixed inside the loss: temperature checks left out)")]
-    return adapt(convention, fn, layout), convention, layout, n, fixed, lines, t
+    return adapt(convention, fn, layout), convention, settable, n, fixed, lines, t
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Print the report and a diagnosis per failed check; 0 if every check passes, 1 if one fails, 2 if it cannot run."""
     try:
-        loss, convention, layout, n, fixed, lines, t = _prepare(args)
+        loss, convention, settable, n, fixed, lines, t = _prepare(args)
     except ValueError as err:
         parser.error(str(err))
     except LossCallError as err:
@@ -213,7 +220,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         report = check_contrastive_loss(loss, n=n, temperature=t, checks=args.checks or list(ALL_CHECKS),
                                         name=f"{args.target} ({convention})", family=args.family,
                                         normalized_inputs=args.normalized_inputs,
-                                        temperature_settable=not _fixed_temperature(convention), fixed_batch=fixed,
+                                        temperature_settable=settable, fixed_batch=fixed,
                                         device=args.device, raise_errors=True)
     except LossRaisedError as err:
         print(f"{parser.prog}: error: {explain_error(err.error, n, args.device, err.check)}", file=sys.stderr)

@@ -26,16 +26,16 @@ def _where(err: BaseException) -> str:
     return f"{f.filename}:{f.lineno}: {(f.line or '').strip()}"
 
 
-def _batch_hint(message: str, n: int) -> str | None:
-    numbers = {int(x) for x in re.findall(r"\b\d+\b", message)}
-    if not numbers & {n, 2 * n}:
+def _batch_hint(err: BaseException, n: int) -> str | None:
+    """A shape error that names a row count other than the batch's (n pairs, 2n rows, 16 dimensions)."""
+    if not isinstance(err, (RuntimeError, IndexError, ValueError)):
         return None
-    others = sorted(x for x in numbers - {n, 2 * n} if x > 2)
+    others = sorted(x for x in map(int, re.findall(r"\b\d+\b", str(err))) if x > 2 and x not in (n, 2 * n, 16))
     if not others:
         return None
-    built = others[-1] // 2 if 2 * n in numbers and others[-1] % 2 == 0 else others[-1]
-    return (f"the loss seems built for batch {built} (its shapes do not match the {n} pairs it got): pass "
-            f"--batch-size {built}, or build it for the check's batch with --init batch_size={n}")
+    built = others[-1] // 2 if others[-1] % 2 == 0 else others[-1]
+    return (f"the loss seems built for batch {built} (a shape of {others[-1]} where the check's batch has {n} pairs, "
+            f"{2 * n} rows): pass --batch-size {built}, or build it for the check's batch with --init batch_size={n}")
 
 
 def error_hint(err: BaseException, n: int, device: str = "cpu") -> str:
@@ -51,7 +51,7 @@ def error_hint(err: BaseException, n: int, device: str = "cpu") -> str:
     if "process group" in message or "distributed" in message.lower():
         return ("the loss gathers across processes with torch.distributed and no process group exists here: build it "
                 "for one process (e.g. --init world_size=1) or check the loss without the gather")
-    hint = _batch_hint(message, n)
+    hint = _batch_hint(err, n)
     if hint:
         return hint
     if isinstance(err, TypeError) and "argument" in message:
@@ -76,6 +76,10 @@ def returned_logits_hint(out: Any) -> str | None:
     return None
 
 
+def _signature_mismatch(err: BaseException) -> bool:
+    return isinstance(err, TypeError) and bool(re.search(r"positional argument|keyword argument|takes \d+", str(err)))
+
+
 def _short(value: BaseException | str) -> str:
     if isinstance(value, str):
         return value
@@ -91,16 +95,15 @@ class LossCallError(Exception):
         self.fn, self.errors, self.n = fn, errors, n
 
     def _primary(self) -> BaseException | str:
-        """The most telling failure: a returned tuple, else the error of the convention that fits the arity."""
+        """The most telling failure: a returned tuple, else the first error raised inside the loss's body (not a
+        TypeError about its arguments, which only says that convention did not fit)."""
         for value in self.errors.values():
             if isinstance(value, str) and "--returns logits" in value:
                 return value
-        try:
-            arity = len([p for p in inspect.signature(self.fn).parameters.values() if p.default is p.empty])
-        except (TypeError, ValueError):
-            arity = 2
-        fits = {1: "stacked", 2: "pair", 3: "pair-t"}.get(arity, "pair-t")
-        return self.errors.get(fits) or next(iter(self.errors.values()))
+        for value in self.errors.values():
+            if isinstance(value, BaseException) and not _signature_mismatch(value):
+                return value
+        return next(iter(self.errors.values()))
 
     def explain(self, target: str, device: str = "cpu") -> str:
         lines = [f"could not call {target} so that it returns a scalar loss; each convention tried:"]
