@@ -95,9 +95,9 @@ def detect_convention(fn: Callable, n: int = 8, layout: str | None = None, devic
     SupCon's views layout did, or when ``layout`` is given). ``LossCallError`` when none did: it carries the
     error each convention raised."""
     z1, z2 = torch.randn(2, n, 16, generator=torch.Generator().manual_seed(0)).to(device)
-    names = [c for c in CONVENTIONS if c != "pair-scale" or _third_is_scale(fn)]
-    if _third_is_scale(fn):
-        names.remove("pair-scale"), names.insert(0, "pair-scale")
+    names = [c for c in CONVENTIONS if c != "pair-scale"]
+    if _third_is_scale(fn):  # f(z1, z2, logit_scale): try the scale first
+        names.insert(0, "pair-scale")
     errors: dict[str, BaseException | str] = {}
     for lay in [layout] if layout else ["halves", "views"]:
         for name in names:
@@ -115,7 +115,7 @@ def detect_convention(fn: Callable, n: int = 8, layout: str | None = None, devic
 
 
 def load_function(target: str) -> Callable:
-    """``FILE.py:NAME`` or ``module.path:NAME`` -> the callable (a class is not built: use ``load_target``)."""
+    """``FILE.py:NAME`` or ``module.path:NAME`` -> the callable as ``load_target`` builds it without --init/--attr."""
     return load_target(target).fn
 
 

@@ -106,6 +106,7 @@ class LossCallError(Exception):
         return next(iter(self.errors.values()))
 
     def explain(self, target: str, device: str = "cpu") -> str:
+        """What each convention raised, then the most telling error with its line and what to try."""
         lines = [f"could not call {target} so that it returns a scalar loss; each convention tried:"]
         lines += [f"  {name}: {_short(v)}" for name, v in self.errors.items()]
         primary = self._primary()
