@@ -121,6 +121,19 @@ def _required(cls: type) -> list[str]:
     return [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def _default_temperature(cls: type) -> tuple[str, float] | None:
+    """``(name, default)`` of a constructor parameter that is a temperature with a numeric default."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return None
+    for name in TEMPERATURE_NAMES:
+        default = params[name].default if name in params else None
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            return name, float(default)
+    return None
+
+
 def _construct(cls: type, init: dict[str, Any]) -> Any:
     missing = [p for p in _required(cls) if p not in init]
     if missing:
@@ -140,7 +153,8 @@ def _from_class(cls: type, init: dict[str, Any], attrs: dict[str, Any]) -> Loade
         _set_path(obj, key, value)
     values = {**init, **attrs}
     temp, batch = _find(values, TEMPERATURE_NAMES, (int, float)), _find(values, BATCH_NAMES, int)
-    settable = temp is not None and temp[0] in init
+    temp = temp or _default_temperature(cls)
+    settable = temp is not None and temp[0] not in attrs
 
     def at_temperature(t: float) -> Callable:
         return _construct(cls, {**init, temp[0]: t})
