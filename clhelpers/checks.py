@@ -318,11 +318,21 @@ def _check_temperature_used(s: _Setup) -> tuple[bool, str]:
     return ok, f"t=0.1: {_fmt(a)}, t=1.0: {_fmt(b)}"
 
 
-def _check_small_temperature(s: _Setup) -> tuple[bool, str]:
+def _check_small_temperature(s: _Setup) -> tuple[bool, str, dict]:
     z1, z2 = s.aligned(noise=0.05, offset=13)
     value, ga, gb = _loss_and_grads(s, z1, z2, 0.01)
     grads_ok = bool(torch.isfinite(ga).all() and torch.isfinite(gb).all())
-    return math.isfinite(value) and grads_ok, f"t=0.01: loss = {_fmt(value)}, gradients finite: {grads_ok}"
+    ok = math.isfinite(value) and grads_ok
+    measured = {} if ok else {"collapsed": _collapsed_value(s, 0.01)}  # an overflow shows there too, an underflow not
+    return ok, f"t=0.01: loss = {_fmt(value)}, gradients finite: {grads_ok}", measured
+
+
+def _collapsed_value(s: _Setup, t: float) -> float:
+    v = s.unit(3)[:1].expand(s.n, s.dim).clone()
+    try:
+        return s.loss(v, v.clone(), t)
+    except Exception:
+        return math.nan
 
 
 def _tangential(g: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -137,7 +137,16 @@ def _simple(r: CheckResult, settings: dict) -> Diagnosis:
     return Diagnosis(r.name, r.detail, bug, fix)
 
 
-_READERS = {"collapse_value": _collapse, "gradient_direction": _gradient}
+def _small_temperature(r: CheckResult, settings: dict) -> Diagnosis:
+    collapsed = r.measured["collapsed"]
+    if math.isfinite(collapsed):  # all logits equal: nothing overflows, and nothing underflows either
+        return Diagnosis(r.name, f"{r.detail}; finite on a collapsed batch ({collapsed:.4g}), so nothing overflows",
+                         "a probability underflows to 0 before its log at small temperatures (log(softmax(...)) in "
+                         "two steps, or exp and then log), and 0 * log(0) = nan", "use log_softmax or F.cross_entropy")
+    return Diagnosis(r.name, f"{r.detail}; not finite on a collapsed batch either (exp(1/t) overflows)", *DIAGNOSES[r.name])
+
+
+_READERS = {"collapse_value": _collapse, "gradient_direction": _gradient, "finite_small_temperature": _small_temperature}
 
 
 def diagnose(report: LossCheckReport) -> list[Diagnosis]:

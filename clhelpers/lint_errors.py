@@ -17,7 +17,7 @@ import torch
 _SKIP = (os.path.dirname(torch.__file__), os.path.dirname(os.path.abspath(__file__)))
 
 
-def _where(err: BaseException) -> str:
+def error_location(err: BaseException) -> str:
     """``file:line: code`` of the deepest frame outside torch and clhelpers (the user's line)."""
     frames = [f for f in traceback.extract_tb(err.__traceback__) if not f.filename.startswith(_SKIP)]
     if not frames:
@@ -64,7 +64,7 @@ def explain_error(err: BaseException, n: int, device: str = "cpu", during: str |
     """Three lines: the exception (and the check it happened in), the user's line, and what to try."""
     what = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
     context = f" during check {during}" if during else ""
-    return f"the loss raised {what}{context}\n  at {_where(err)}\n  Try: {error_hint(err, n, device)}."
+    return f"the loss raised {what}{context}\n  at {error_location(err)}\n  Try: {error_hint(err, n, device)}."
 
 
 def returned_logits_hint(out: Any) -> str | None:

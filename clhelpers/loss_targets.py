@@ -21,6 +21,8 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any, Callable
 
+from .lint_errors import error_location
+
 TEMPERATURE_NAMES = ("temperature", "tau", "T", "temp", "t")
 BATCH_NAMES = ("batch_size", "bsz", "batch")
 
@@ -144,7 +146,8 @@ def _construct(cls: type, init: dict[str, Any]) -> Any:
     try:
         return cls(**init)
     except Exception as err:
-        raise ValueError(f"{cls.__name__}(**{init}) raised {type(err).__name__}: {err}; fix the --init values") from None
+        raise ValueError(f"building {cls.__name__}(**{init}) raised {type(err).__name__}: {err} (at "
+                         f"{error_location(err)}); fix the --init values, or that line") from None
 
 
 def _from_class(cls: type, init: dict[str, Any], attrs: dict[str, Any]) -> LoadedLoss:
