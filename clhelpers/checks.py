@@ -409,8 +409,9 @@ def _check_per_anchor_mean(s: _Setup) -> tuple[bool, str, dict]:
     ok = math.isfinite(bad) and ratio >= 0.5 * per_anchor / s.expected_collapse
     measured = {"one_bad_pair": bad, "collapse": collapse, "ratio": ratio, "per_anchor": per_anchor,
                 "pooled": pooled, "expected_collapse": s.expected_collapse, "temperature": t}
+    scale = s.expected_collapse
     return ok, (f"one mismatched pair at t={t:g}: loss = {_fmt(bad)} = {ratio:.3g} x the collapse value; "
-                f"per-anchor mean ~ {per_anchor / s.expected_collapse:.3g}, pooled ~ {pooled / s.expected_collapse:.3g}"), measured
+                f"per-anchor mean ~ {per_anchor / scale:.3g}, pooled ~ {pooled / scale:.3g}"), measured
 
 
 def _relative_error(a: float, b: float) -> float:

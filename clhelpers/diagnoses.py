@@ -28,7 +28,8 @@ DIAGNOSES: dict[str, tuple[str, str]] = {
                                  "put exp(s(i, p(i)) / t) in the numerator, every other view in the denominator"),
     "scale_invariant": ("embeddings are not normalized", "L2-normalize the rows (F.normalize(z, dim=1)) before the dot products"),
     "uses_temperature": ("the temperature is ignored", "divide the cosine similarities by the temperature"),
-    "finite_small_temperature": ("plain exp overflows at small temperatures", "use F.cross_entropy or logsumexp, never exp(s / t)"),
+    "finite_small_temperature": ("plain exp overflows at small temperatures",
+                                 "use F.cross_entropy or logsumexp, never exp(s / t)"),
     "gradient_direction": ("a gradient step does not pull positives together: a sign flip (exp(-s)) or no positive term",
                            "minimize -log softmax of the positive's logit s / t (check the sign of the similarity)"),
     "temperature_direction": ("the temperature multiplies the similarities (s * t) instead of dividing them: a lower t "
@@ -84,7 +85,8 @@ def _collapse(r: CheckResult, settings: dict) -> Diagnosis:
     m = r.measured
     v, e, n, t = m["value"], m["expected"], m["n"], m["temperature"]
     if not math.isfinite(v) or abs(v) > 1e3:
-        bug, fix = DIAGNOSES["collapse_value"][0].split(", or")[0] + "; a masked logit is a target", DIAGNOSES["collapse_value"][1]
+        bug = DIAGNOSES["collapse_value"][0].split(", or")[0] + "; a masked logit is a target"
+        fix = DIAGNOSES["collapse_value"][1]
         return Diagnosis(r.name, f"collapsed batch: loss = {v:.4g}, expected {e:.4g}", bug, fix)
     c = v / e
     what = f"collapsed batch of {n} pairs: loss = {v:.4g} = {c:.4g} x the expected {e:.4g}"

@@ -136,11 +136,19 @@ def _default_temperature(cls: type) -> tuple[str, float] | None:
     return None
 
 
+def _example_value(param: str) -> str:
+    """A plausible value to show in a usage message: 8 for a batch size, 0.5 for a temperature, 1 for a world size."""
+    if param in BATCH_NAMES:
+        return "8"
+    if param in TEMPERATURE_NAMES:
+        return "0.5"
+    return "1" if "world" in param else "..."
+
+
 def _construct(cls: type, init: dict[str, Any]) -> Any:
     missing = [p for p in _required(cls) if p not in init]
     if missing:
-        example = " ".join(f"{p}={'8' if p in BATCH_NAMES else '0.5' if p in TEMPERATURE_NAMES else '1' if 'world' in p else '...'}"
-                           for p in missing)
+        example = " ".join(f"{p}={_example_value(p)}" for p in missing)
         raise ValueError(f"{cls.__name__} is a class whose constructor needs {', '.join(missing)}: pass them with "
                          f"--init {example} (these are the constructor's arguments, not the loss's)")
     try:
