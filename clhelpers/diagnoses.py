@@ -92,9 +92,10 @@ def _collapse(r: CheckResult, settings: dict) -> Diagnosis:
     what = f"collapsed batch of {n} pairs: loss = {v:.4g} = {c:.4g} x the expected {e:.4g}"
     half = m.get("value_at_half_t")
     if half is not None and v > 1e-6 and _near(half / v, 0.5, 0.02):
+        who = ("MoCo v3's factor 2t" if _near(c, 2 * t, 2e-3) else
+               f"SupCon's temperature / base_temperature with base_temperature = {t / c:.3g} != t")
         return Diagnosis(r.name, f"{what}; at t/2 it is {half:.4g}, so the factor follows t (c = t / {t / c:.4g})",
-                         f"the loss is multiplied by the temperature: SupCon's temperature / base_temperature with "
-                         f"base_temperature = {t / c:.3g} != t, or MoCo v3's 2t (2t = {2 * t:.3g})",
+                         f"the loss is multiplied by the temperature: {who}",
                          "set base_temperature = temperature (or divide the factor out); a constant factor "
                          "rescales the learning rate and hides the value's meaning in nats")
     k = math.exp(v) if v < 700 else math.inf

@@ -112,6 +112,11 @@ def summed_over_views(z1, z2, temperature=0.5):
     return 2 * nt_xent(z1, z2, temperature=temperature)
 
 
+def scaled_by_two_temperatures(z1, z2, temperature=0.5):
+    from clhelpers.losses import nt_xent
+    return nt_xent(z1, z2, temperature=temperature) * 2 * temperature
+
+
 def scaled_by_temperature(z1, z2, temperature=0.5):
     from clhelpers.losses import nt_xent
     return nt_xent(z1, z2, temperature=temperature) * temperature / 0.07
@@ -129,6 +134,12 @@ def test_each_bug_gets_the_diagnosis_its_numbers_fit(loss, check, bug):
     assert check in report.failed_checks, str(report)
     found = {d.check: d for d in diagnose(report)}
     assert bug in found[check].bug, str(found[check])
+
+
+def test_moco_v3s_factor_two_t_is_named_away_from_t_half():
+    # at t = 0.5 the factor 2t is 1 and the collapse value is right; at t = 0.2 it is 0.4
+    report = check_contrastive_loss(scaled_by_two_temperatures, temperature=0.2)
+    assert "MoCo v3's factor 2t" in {d.check: d for d in diagnose(report)}["collapse_value"].bug
 
 
 def test_the_new_checks_pass_the_reference_and_are_opt_in_for_the_library():
