@@ -12,6 +12,7 @@ Loads the loss as it was written (``clhelpers.loss_targets``: a function, an ins
 * ``stacked-t`` / ``stacked``: ``f(features[, temperature])`` with the 2N views stacked
 * ``labels``: ``f(embeddings, labels)`` as in pytorch-metric-learning and SupCon: the two views of sample i
   share the label i
+* ``pair-labels``: ``f(z1, z2, labels)`` with ``labels[i] = i`` (this series' ``supcon``, ``SupConLoss``)
 
 Layouts of stacked features: ``halves`` (sample i at rows i and i + N), ``interleaved`` (rows 2i and 2i + 1),
 ``views`` (SupCon's ``[batch, n_views, dim]``). ``--convention auto`` tries the conventions in that order
@@ -67,17 +68,19 @@ def adapt(convention: str, f: Callable, layout: str = "halves") -> Callable:
         "stacked-t": lambda z1, z2, t: _with_t(f, t, stack(z1, z2)),
         "stacked": lambda z1, z2, t: with_temperature(f, t)(stack(z1, z2)),
         "labels": lambda z1, z2, t: with_temperature(f, t)(stack(z1, z2), labels(len(z1), z1.device)),
+        "pair-labels": lambda z1, z2, t: with_temperature(f, t)(z1, z2, torch.arange(len(z1), device=z1.device)),
     }[convention]
 
 
 CONVENTIONS: dict[str, Callable[[Callable], Callable]] = {
-    name: (lambda f, _name=name: adapt(_name, f)) for name in ("pair-t", "pair-scale", "pair", "stacked-t", "stacked", "labels")
+    name: (lambda f, _name=name: adapt(_name, f))
+    for name in ("pair-t", "pair-scale", "pair", "stacked-t", "stacked", "labels", "pair-labels")
 }
 
 
 def _fixed_temperature(convention: str, fn: Callable) -> bool:
     """Whether the temperature cannot reach the loss: a convention without one, and no ``temperature=`` keyword."""
-    return convention in ("pair", "stacked", "labels") and not takes_temperature(fn)
+    return convention in ("pair", "stacked", "labels", "pair-labels") and not takes_temperature(fn)
 
 
 def _third_is_scale(fn: Callable) -> bool:

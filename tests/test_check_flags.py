@@ -74,6 +74,13 @@ def test_interleaved_layout_is_declared_and_then_passes(losses, capsys):
     assert code == 0 and "layout interleaved" in out, out
 
 
+@pytest.mark.parametrize("target", ["clhelpers.losses:NTXentLoss", "clhelpers.losses:SupConLoss", "clhelpers.losses:supcon"])
+def test_the_series_own_loss_objects_and_supcon_are_checked_as_they_are(target, capsys):
+    code, out = _run([target, *(["--family", "supcon"] if "upcon" in target else [])], capsys)
+    assert code == 0, out
+    assert "temperature checks left out" not in out
+
+
 def test_assignments_are_literals_or_strings_never_code():
     parsed = parse_assignments(["batch_size=8", "temperature=0.5", "device=cpu", "x=__import__('os').getcwd()",
                                 "sizes=(1, 2)", "args.T=0.2"], "--init")
