@@ -74,7 +74,8 @@ def load_module(where: str) -> tuple[ModuleType, str]:
         raise ValueError(f"no file {where}; give the path of the .py file that defines the loss")
     inside = _package_root(path)
     folder, dotted = inside or (path.parent, path.stem)
-    sys.path.insert(0, str(folder))  # sibling imports (and a package's relative imports) resolve
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))  # sibling imports (and a package's relative imports) resolve
     try:
         if inside:
             module = importlib.import_module(dotted)
