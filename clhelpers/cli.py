@@ -10,9 +10,11 @@ Examples::
     python -m clhelpers sweep --preset cpu-sweep --out benchmarks/sweep-cpu-2core.json
     python -m clhelpers bench
     python -m clhelpers check my_losses.py:my_nt_xent             # is my NT-Xent right?
+    python -m clhelpers check nt_xent.py:NT_Xent --init batch_size=256 temperature=0.5 world_size=1
 
-Exit status: 0 on success, 2 on a usage error (a bad flag or an unreadable file), 1 when
-``check`` finds a failing check or ``data`` finds no verified files, 130 after Ctrl-C.
+Exit status: 0 on success, 2 on a usage error (a bad flag, an unreadable file, or a loss that ``check``
+cannot call or that raises), 1 when ``check`` finds a failing check or ``data`` finds no verified files,
+130 after Ctrl-C.
 
 Every command's flags and its dispatch live here; the modules it calls take plain values, so they can be
 used from Python the same way. The older entry points (``python -m clhelpers.train`` and so on) are

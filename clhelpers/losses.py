@@ -46,8 +46,8 @@ def positive_index(n: int, device: torch.device | str | None = None) -> torch.Te
 def takes_temperature(loss: Callable) -> bool:
     """True when ``loss`` accepts a ``temperature`` keyword (``nt_xent``, the flawed losses), False for a loss
     object that carries its own (``NTXentLoss(0.2)``) or a loss without one (``pair_in_batch``)."""
-    try:
-        params = inspect.signature(loss).parameters
+    try:  # a module's __call__ reads (*args, **kwargs): what it takes is its forward's signature
+        params = inspect.signature(loss.forward if isinstance(loss, nn.Module) else loss).parameters
     except (TypeError, ValueError):  # some builtins have no signature
         return False
     return "temperature" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())

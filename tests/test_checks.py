@@ -115,3 +115,18 @@ def test_per_sample_augmentation_check():
     assert not identity.passed and "0/8" in identity.detail
     with pytest.raises(ValueError):
         check_per_sample_augmentation(_per_image_noise, torch.rand(2, 2, 28, 28))
+
+
+def test_takes_temperature_reads_a_modules_forward_not_its_call():
+    from clhelpers.losses import takes_temperature, with_temperature
+
+    loss = NTXentLoss(0.5)
+    assert not takes_temperature(loss) and with_temperature(loss, 0.1) is loss
+    assert takes_temperature(nt_xent)
+
+
+def test_loss_object_in_the_package_convention_is_checked_as_is():
+    report = check_contrastive_loss(NTXentLoss(0.5))
+    assert report.passed, str(report)
+    assert "uses_temperature" not in [r.name for r in report.results]
+    assert any("temperature is fixed" in note for note in report.notes) and "note:" in str(report)

@@ -110,7 +110,7 @@ def test_check_understands_the_common_calling_conventions(tmp_path, capsys):
         "    return F.cross_entropy(logits, (torch.arange(2 * n) + n) % (2 * n))\n")
     assert detect_convention(load_function(f"{mine}:stacked")) == "stacked-t"
     assert detect_convention(load_function(f"{mine}:metric_learning")) == "labels"
-    assert set(CONVENTIONS) == {"pair-t", "pair", "stacked-t", "stacked", "labels"}
+    assert set(CONVENTIONS) == {"pair-t", "pair-scale", "pair", "stacked-t", "stacked", "labels", "pair-labels"}
     assert main(["check", f"{mine}:stacked"]) == 0
     assert main(["check", f"{mine}:metric_learning"]) == 0
     capsys.readouterr()

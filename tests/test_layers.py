@@ -9,9 +9,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "clhelpers"
 
 # level of every top-level module or subpackage: a module may import its own or a lower level, never a higher one
 LAYERS = {
-    "similarity": 0, "validate": 0, "losses": 0, "flawed": 0, "metrics": 0, "checks": 0, "playground": 0,  # Math
+    "similarity": 0, "validate": 0, "losses": 0, "flawed": 0, "metrics": 0, "checks": 0, "diagnoses": 0,
+    "playground": 0,  # Math
     "data": 1, "download": 1, "augment": 1, "models": 1, "methods": 1, "device": 1, "files": 1,  # Data and Model
-    "config": 2, "train": 2, "evaluate": 2, "sweeps": 2, "bench": 2, "records": 2, "lint": 2, "cli": 2,  # Engine
+    "config": 2, "train": 2, "evaluate": 2, "sweeps": 2, "bench": 2, "records": 2, "lint": 2, "loss_targets": 2,
+    "lint_errors": 2, "cli": 2,  # Engine
     "__main__": 2,
     "plots": 3, "widgets": 3, "exercises": 3,  # Show (subpackages)
 }

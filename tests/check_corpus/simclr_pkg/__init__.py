@@ -1,0 +1,1 @@
+"""A package in the shape of Spijkervet/SimCLR (``simclr/modules/...``): the check must import it by its dotted name."""
