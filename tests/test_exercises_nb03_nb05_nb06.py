@@ -74,7 +74,7 @@ def test_an_untouched_starting_point_is_not_attempted(checker, start):
 # --------------------------------------------------------------------------- 03
 def test_03_predicted_failures():
     assert_verdict(check_03_predicted_failures({"collapse_value", "symmetric", "finite_small_temperature"}),
-                   "correct", "log N")
+                   "correct", "log N", "one-way convention", "the one real bug: at t = 0.01", "only the exp is a bug")
     assert_verdict(check_03_predicted_failures(["symmetric", "collapse_value"]), "wrong",
                    "finite_small_temperature fails", "overflows float32")
     assert_verdict(check_03_predicted_failures({"collapse_value", "symmetric", "finite_small_temperature",
@@ -98,7 +98,8 @@ def no_self_mask(z1, z2, temperature=0.5):
 
 
 @pytest.mark.parametrize("wrong, fragments", [
-    (one_way_nt_xent, ("3 check(s)", "N views of the other side", "only one view's anchors", "plain exp overflows")),
+    (one_way_nt_xent, ("convert it to NT-Xent, stably", "3 check(s) of NT-Xent's suite", "N views of the other side",
+                       "only one view's anchors", "plain exp overflows")),
     (clip_style, ("1 check(s)", "collapse_value", "N views of the other side")),
     (no_self_mask, ("anchor itself stays among the candidates",)),
     (lambda z1, z2, t=0.5: my_fixed_loss(z1, z2, 1 / t), ("multiplies",)),
