@@ -13,7 +13,8 @@ from ..checks import CHECKS, check_contrastive_loss
 from ..lint import DIAGNOSES
 from ._verdict import Verdict, _call_answer, _collapse_bug, _mismatch, _not_attempted, _unanswered, _wrong
 
-EX_03_PREDICT, EX_03_FIX = "Exercise 03.1 · predict the failed checks", "Exercise 03.2 · convert it to NT-Xent, stably"
+EX_03_PREDICT = "Exercise 03.1 · predict the failed checks"
+EX_03_FIX = "Exercise 03.2 · convert it to NT-Xent, stably"
 
 
 def one_way_nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
