@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import numbers
 from typing import Callable
 
 import torch
@@ -31,7 +32,7 @@ from .validate import check_embeddings, check_labels, check_pair, check_positive
 
 __all__ = [
     "nt_xent", "nt_xent_by_definition", "info_nce",
-    "positive_index", "collapse_value", "pair_contrastive_loss", "pair_in_batch", "triplet_loss",
+    "positive_index", "collapse_value", "nt_xent_floor", "pair_contrastive_loss", "pair_in_batch", "triplet_loss",
     "triplet_in_batch", "supcon_loss", "supcon", "NTXentLoss", "SupConLoss", "InfoNCELoss", "PairContrastiveLoss",
     "TripletLoss", "takes_temperature", "with_temperature",
 ]
@@ -158,6 +159,20 @@ def collapse_value(n: int) -> float:
     if n < 2:
         raise ValueError(f"N must be at least 2, got {n}")
     return math.log(2 * n - 1)
+
+
+def nt_xent_floor(n: int, temperature: float) -> float:
+    """The least NT-Xent any N pairs of unit vectors can score: ``log(1 + (2N - 2) exp(-(1 + 1/(N-1)) / t))``.
+
+    Jensen twice: L >= log(1 + (2N - 2) exp((m - a) / t)), m the mean negative and a the mean positive cosine;
+    0 <= |sum of the 2N vectors|^2 gives m >= -(1 + a) / (2N - 2), so m - a >= -1 - 1/(N-1) (worst at a = 1).
+    Reached when each positive equals its anchor and the N points form a regular simplex (cosines -1/(N-1)).
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+        raise ValueError(f"n must be an int >= 2 (the number of positive pairs; N = 1 has no negatives), got {n!r}")
+    t = check_temperature(temperature)
+    n = int(n)
+    return math.log1p((2 * n - 2) * math.exp(-(1 + 1 / (n - 1)) / t))
 
 
 # =========================================================================== Beyond NT-Xent

@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy.stats import t as scipy_t
 
 from clhelpers import exercises as er
 from clhelpers.exercises import (check_03_fixed_loss, check_03_predicted_failures, check_05_few_label_probe,
-                                 check_05_knn_by_hand, check_06_hardest_share, check_06_sweep_spread,
+                                 check_05_knn_by_hand, check_06_hardest_share, check_06_paired_difference,
                                  exercise_05_features, exercise_06_runs, one_way_nt_xent)
 from clhelpers.losses import nt_xent
 from clhelpers.metrics import hard_negative_share, linear_probe_accuracy
+from clhelpers.records import paired_difference
 from test_exercises import assert_verdict, unfinished
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -49,15 +51,25 @@ def hardest_share(similarities, temperature):
     return torch.softmax(similarities[1:] / temperature, dim=0).max()
 
 
-def sweep_summary(runs, spread=statistics.stdev):
+def arms(runs):
     accs = {}
-    for r in runs:
+    for r in sorted(runs, key=lambda r: r["seed"]):
         accs.setdefault(r["batch_size"], []).append(r["knn_acc"])
-    return {b: (statistics.fmean(a), spread(a)) for b, a in accs.items()}
+    return accs[128], accs[512]
+
+
+def paired_answer(runs, crit=None, spread=statistics.stdev, se=True, sign=1):
+    """(diffs, mean_diff, ci_95, resolved) for batch 128 vs 512; the defaults give the paired 95% t-interval."""
+    a, b = arms(runs)
+    diffs = [sign * (x - y) for x, y in zip(a, b)]
+    mean = statistics.fmean(diffs)
+    crit = float(scipy_t.ppf(0.975, 2)) if crit is None else crit
+    half = crit * spread(diffs) / (math.sqrt(3) if se else 1)
+    return diffs, mean, (mean - half, mean + half), mean - half > 0 or mean + half < 0
 
 
 CHECKERS = [check_03_predicted_failures, check_03_fixed_loss, check_05_few_label_probe, check_05_knn_by_hand,
-            check_06_hardest_share, lambda a: check_06_sweep_spread(a, a)]
+            check_06_hardest_share, lambda a: check_06_paired_difference(a, a, a, a)]
 
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: getattr(c, "__name__", "sweep"))
@@ -66,7 +78,7 @@ def test_an_untouched_starting_point_is_not_attempted(checker, start):
     if start is unfinished and checker in (check_03_predicted_failures, CHECKERS[-1]):
         # these two take values, not functions: a function handed to them is a wrong answer, named as such
         assert_verdict(checker(start), "wrong", "got function" if checker is check_03_predicted_failures
-                       else "should be a dict")
+                       else "should be a list of 3 numbers")
     else:
         assert_verdict(checker(start), "not attempted")
 
@@ -74,7 +86,7 @@ def test_an_untouched_starting_point_is_not_attempted(checker, start):
 # --------------------------------------------------------------------------- 03
 def test_03_predicted_failures():
     assert_verdict(check_03_predicted_failures({"collapse_value", "symmetric", "finite_small_temperature"}),
-                   "correct", "log N")
+                   "correct", "log N", "one-way convention", "the one real bug: at t = 0.01", "only the exp is a bug")
     assert_verdict(check_03_predicted_failures(["symmetric", "collapse_value"]), "wrong",
                    "finite_small_temperature fails", "overflows float32")
     assert_verdict(check_03_predicted_failures({"collapse_value", "symmetric", "finite_small_temperature",
@@ -98,7 +110,8 @@ def no_self_mask(z1, z2, temperature=0.5):
 
 
 @pytest.mark.parametrize("wrong, fragments", [
-    (one_way_nt_xent, ("3 check(s)", "N views of the other side", "only one view's anchors", "plain exp overflows")),
+    (one_way_nt_xent, ("convert it to NT-Xent, stably", "3 check(s) of NT-Xent's suite", "N views of the other side",
+                       "only one view's anchors", "plain exp overflows")),
     (clip_style, ("1 check(s)", "collapse_value", "N views of the other side")),
     (no_self_mask, ("anchor itself stays among the candidates",)),
     (lambda z1, z2, t=0.5: my_fixed_loss(z1, z2, 1 / t), ("multiplies",)),
@@ -190,21 +203,67 @@ def test_05_knn_accepts_the_reference():
 
 
 # --------------------------------------------------------------------------- 06
-def test_06_sweep_spread():
+def test_06_paired_difference_accepts_the_reference():
     runs = exercise_06_runs()
     assert len(runs) == 12 and {r["batch_size"] for r in runs} == {64, 128, 256, 512}
-    summary = sweep_summary(runs)
-    assert_verdict(check_06_sweep_spread(summary, False), "correct", "overlap")
-    as_dicts = {b: {"mean": m, "sd": s} for b, (m, s) in summary.items()}          # summarize_runs' shape
-    assert_verdict(check_06_sweep_spread(as_dicts, False), "correct")
-    assert_verdict(check_06_sweep_spread(summary, True), "wrong", "seed by seed", "3 of 3")
-    assert_verdict(check_06_sweep_spread(sweep_summary(runs, statistics.pstdev), True), "wrong",
-                   "population sd", "flips the verdict")
-    assert_verdict(check_06_sweep_spread(sweep_summary(runs, statistics.variance), False), "wrong", "variance")
-    seed0 = {b: (next(r["knn_acc"] for r in runs if r["batch_size"] == b), 0.0) for b in summary}
-    assert_verdict(check_06_sweep_spread(seed0, True), "wrong", "seed 0's accuracy")
-    assert_verdict(check_06_sweep_spread({64: (0.9, 0.01)}, False), "wrong", "keys")
-    assert_verdict(check_06_sweep_spread(summary, "no"), "wrong", "True or False")
+    ref = paired_difference(*arms(runs))
+    assert not ref.resolved and ref.lo < 0 < ref.hi and ref.mean > 0          # 3 wins of 3, yet not resolved
+    answer = paired_answer(runs)
+    assert answer[2] == pytest.approx((ref.lo, ref.hi)) and answer[3] is False
+    assert_verdict(check_06_paired_difference(*answer), "correct", "3 of 3 seeds", "not resolved with 3 seeds")
+    assert_verdict(check_06_paired_difference(*answer[:2], ref, False), "correct")           # paired_difference itself
+    assert_verdict(check_06_paired_difference(*paired_answer(runs, crit=4.303)), "correct")  # t rounded as printed
+    assert_verdict(check_06_paired_difference(torch.tensor(answer[0]), *answer[1:]), "correct")
+
+
+def test_06_paired_difference_starting_point_is_not_attempted_part_by_part():
+    assert_verdict(check_06_paired_difference(None, None, None, None), "not attempted",
+                   "diffs, mean_diff, ci_95 and resolved")
+    diffs, mean, ci, _ = paired_answer(exercise_06_runs())
+    assert_verdict(check_06_paired_difference(diffs, None, None, None), "not attempted",
+                   "mean_diff, ci_95 and resolved")
+    assert_verdict(check_06_paired_difference(diffs, mean, ci, ...), "not attempted", "fill in resolved")
+
+
+def unpaired_sd(diffs):   # ignores the pairing: the sd of a difference of two independent arms
+    a, b = arms(exercise_06_runs())
+    return math.hypot(statistics.stdev(a), statistics.stdev(b))
+
+
+def band_rule(diffs):     # the old rule: mean ± (sd_128 + sd_512), as a half-width
+    a, b = arms(exercise_06_runs())
+    return sum(map(statistics.stdev, (a, b)))
+
+
+@pytest.mark.parametrize("kwargs, fragments", [
+    (dict(spread=unpaired_sd), ("two arms (unpaired)",)),
+    (dict(spread=band_rule, crit=1, se=False), ("old band rule",)),
+    (dict(crit=1.96), ("z = 1.96", "would look resolved")),
+    (dict(spread=statistics.pstdev), ("population sd", "would look resolved")),
+    (dict(se=False), ("sd instead of the standard error",)),
+    (dict(crit=scipy_t.ppf(0.975, 3)), ("n = 3 degrees of freedom",)),
+    (dict(crit=1.96, spread=statistics.pstdev), ("z = 1.96", "population sd")),
+    (dict(sign=-1), ("wrong sign", "128 minus 512")),
+], ids=["unpaired-sds", "band-rule", "z", "population-sd", "sd-not-se", "t-df-3", "z-and-population", "sign"])
+def test_06_paired_difference_names_each_typical_bug(kwargs, fragments):
+    assert_verdict(check_06_paired_difference(*paired_answer(exercise_06_runs(), **kwargs)), "wrong", *fragments)
+
+
+def test_06_paired_difference_names_the_other_slips():
+    runs = exercise_06_runs()
+    diffs, mean, (lo, hi), resolved = paired_answer(runs)
+    a, b = arms(runs)
+    shifted = [x - y for x, y in zip(a, b[1:] + b[:1])]                        # 128 seed s against 512 seed s + 1
+    assert_verdict(check_06_paired_difference(shifted, mean, (lo, hi), resolved), "wrong", "not paired by seed")
+    assert_verdict(check_06_paired_difference([x - y for x in a for y in b], mean, (lo, hi), resolved), "wrong",
+                   "all 9 pairs")
+    assert_verdict(check_06_paired_difference(diffs, -mean, (lo, hi), resolved), "wrong", "wrong sign")
+    assert_verdict(check_06_paired_difference(diffs, mean, (-hi, -lo), resolved), "wrong", "wrong sign")
+    assert_verdict(check_06_paired_difference(diffs, mean, (hi, lo), resolved), "wrong", "low end second")
+    assert_verdict(check_06_paired_difference(diffs, mean, (lo, hi), True), "wrong", "includes 0", "one time in eight")
+    assert_verdict(check_06_paired_difference(diffs, mean, (lo, hi), "no"), "wrong", "True or False")
+    assert_verdict(check_06_paired_difference(diffs[:2], mean, (lo, hi), resolved), "wrong", "3 differences")
+    assert_verdict(check_06_paired_difference(diffs, mean, 0.013, resolved), "wrong", "pair (lo, hi)")
 
 
 def test_06_hardest_share():
@@ -245,8 +304,9 @@ def test_the_notebooks_hidden_solutions_are_correct(name):
     for code in found:
         namespace = {"torch": torch, "F": F, "exercise_06_runs": exercise_06_runs}
         exec(code, namespace)
-        if "batch_summary" in namespace:
-            assert_verdict(check_06_sweep_spread(namespace["batch_summary"], namespace["beats_512"]), "correct")
+        if "ci_95" in namespace:
+            assert_verdict(check_06_paired_difference(*(namespace[k] for k in ("diffs", "mean_diff", "ci_95",
+                                                                              "resolved"))), "correct")
             continue
         answered = [key for key in ANSWERS if key in namespace]
         assert len(answered) == 1, f"{name}: a solution should define one of {list(ANSWERS)}"

@@ -13,6 +13,7 @@ from matplotlib.text import Text
 from clhelpers import plots
 from clhelpers.plots._style import _figure
 from clhelpers.augment import random_affine
+from clhelpers.losses import nt_xent, nt_xent_floor
 
 
 def test_unit_circle_vectors_labels_and_legend():
@@ -373,14 +374,37 @@ def test_bound_and_knn_plots_the_bound_per_epoch_and_the_measured_knn():
     assert list(right.lines[0].get_xdata()) == [2, 4] and np.allclose(right.lines[0].get_ydata(), [0.9, 1.0])
     assert "raw pixels 0.93" in legend_texts(right)
     capped = plots.plot_bound_and_knn(HISTORY, 256, temperature=0.7).axes[0].lines[2]
-    assert np.allclose(capped.get_ydata(), cap - math.log(1 + 510 * math.exp(-2 / 0.7)))  # 6.24 - 3.41 = 2.83
-    assert "cap at temperature 0.7: 2.83" in legend_texts(capped.axes)
+    floor = math.log(1 + 510 * math.exp(-(1 + 1 / 255) / 0.7))                     # the tight floor, 4.81
+    assert np.allclose(capped.get_ydata(), cap - floor) and floor == pytest.approx(nt_xent_floor(256, 0.7))
+    assert "floor at τ = 0.7: bound ≤ 1.43" in legend_texts(capped.axes)            # 6.24 - 4.81, not 2.83
     with pytest.raises(ValueError, match="temperature"):
         plots.plot_bound_and_knn(HISTORY, 256, temperature=0)
     with pytest.raises(ValueError, match="batch_size"):
         plots.plot_bound_and_knn(HISTORY, 1)
     with pytest.raises(ValueError, match="history"):
         plots.plot_bound_and_knn([{"epoch": 1}], 256)
+
+
+@pytest.mark.parametrize("t", [0.1, 0.5, 0.7, 2.0])
+def test_nt_xent_floor_is_reached_by_the_simplex_and_random_batches_score_above_it(t):
+    tetrahedron = torch.tensor([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=torch.float64)
+    assert float(nt_xent(tetrahedron, tetrahedron.clone(), t)) == pytest.approx(nt_xent_floor(4, t), rel=1e-12)
+    simplex = torch.eye(8, dtype=torch.float64) - 1 / 8                       # N = 8 pair-points, cosines -1/7
+    assert float(nt_xent(simplex, simplex.clone(), t)) == pytest.approx(nt_xent_floor(8, t), rel=1e-12)
+    g = torch.Generator().manual_seed(0)
+    for dim in (3, 8):
+        scores = [float(nt_xent(z, z + 0.1 * torch.randn(z.shape, generator=g, dtype=torch.float64), t))
+                  for z in torch.randn(100, 4, dim, generator=g, dtype=torch.float64)]
+        assert min(scores) > nt_xent_floor(4, t)
+    assert nt_xent_floor(4, t) > math.log1p(6 * math.exp(-2 / t))              # tighter than "every negative at -1"
+
+
+@pytest.mark.parametrize("n, t, match", [(1, 0.5, "n must be an int >= 2"), (2.0, 0.5, "n must be an int"),
+                                         (True, 0.5, "n must be"), (4, 0, "temperature"), (4, math.inf, "temperature"),
+                                         (4, None, "temperature")])
+def test_nt_xent_floor_rejects_bad_inputs(n, t, match):
+    with pytest.raises(ValueError, match=match):
+        nt_xent_floor(n, t)
 
 
 def test_retrieval_grid_titles_labels_and_marks_wrong_neighbours():

@@ -20,8 +20,8 @@ from .nb03 import ONE_WAY_REASONS, check_03_fixed_loss, check_03_predicted_failu
 from .nb04 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, check_04_per_sample_views,
                    check_04_unsafe_augmentations, l_shape, rotate)
 from .nb05 import check_05_few_label_probe, check_05_knn_by_hand, exercise_05_features
-from .nb06 import (HARD_CASES, HARD_ROW, check_06_hardest_share, check_06_sweep_spread, exercise_06_runs,
-                   hardest_share_reference)
+from .nb06 import (HARD_CASES, HARD_ROW, check_06_hardest_share, check_06_paired_difference, exercise_06_runs,
+                   hardest_share_reference, paired_reference)
 from .nb07 import (EMA_MOMENTUM, check_07_embedding_std, check_07_momentum_update, exercise_07_batches,
                    exercise_07_networks)
 
@@ -33,7 +33,7 @@ __all__ = [
     "AUGMENTATION_OPTIONS", "MAX_DEGREES", "batchwide_rotation_views", "check_04_per_sample_views",
     "check_04_unsafe_augmentations", "l_shape", "rotate",
     "check_05_few_label_probe", "check_05_knn_by_hand", "exercise_05_features",
-    "HARD_CASES", "HARD_ROW", "check_06_hardest_share", "check_06_sweep_spread", "exercise_06_runs",
-    "hardest_share_reference",
+    "HARD_CASES", "HARD_ROW", "check_06_hardest_share", "check_06_paired_difference", "exercise_06_runs",
+    "hardest_share_reference", "paired_reference",
     "EMA_MOMENTUM", "check_07_embedding_std", "check_07_momentum_update", "exercise_07_batches", "exercise_07_networks",
 ]

@@ -1,5 +1,7 @@
-"""Notebook 03's exercises: ``one_way_nt_xent`` is the broken loss; 03.1 ``check_03_predicted_failures(fails)``
-(which checks it fails) and 03.2 ``check_03_fixed_loss(fn)`` (the repaired loss)."""
+"""Notebook 03's exercises on ``one_way_nt_xent``, the one-way InfoNCE of CPC and MoCo (CLIP averages it over both
+directions): a different convention from NT-Xent, whose one real bug is its unstabilized exp. 03.1
+``check_03_predicted_failures(fails)``: which checks of NT-Xent's suite it fails; 03.2 ``check_03_fixed_loss(fn)``:
+the loss converted to NT-Xent's convention, stably."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -11,30 +13,34 @@ from ..checks import CHECKS, check_contrastive_loss
 from ..lint import DIAGNOSES
 from ._verdict import Verdict, _call_answer, _collapse_bug, _mismatch, _not_attempted, _unanswered, _wrong
 
-EX_03_PREDICT, EX_03_FIX = "Exercise 03.1 · predict the failed checks", "Exercise 03.2 · fix the one-way loss"
+EX_03_PREDICT = "Exercise 03.1 · predict the failed checks"
+EX_03_FIX = "Exercise 03.2 · convert it to NT-Xent, stably"
 
 
 def one_way_nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """THE BROKEN LOSS of exercises 03.1 and 03.2: view-1 anchors against the N views 2, with a plain exp."""
+    """The loss of exercises 03.1 and 03.2: one-way InfoNCE (the CPC/MoCo convention), the N view-1 anchors each
+    against the N views 2. A different convention from NT-Xent, not a broken NT-Xent; its one bug, in any
+    convention, is the plain exp, which overflows at a small temperature where a log-sum-exp would not."""
     a, b = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
     e = torch.exp(a @ b.T / temperature)                  # (N, N): anchor i of view 1 against every view 2
     return -torch.log(e.diagonal() / e.sum(dim=1)).mean()  # the positive of anchor i is z2[i], the diagonal
 
 
-#: check -> (why one_way_nt_xent fails it, why it passes it)
+#: check -> (why one_way_nt_xent fails it, why it passes it); the first two failures are its convention, not bugs
 ONE_WAY_REASONS = {
     "finite": ("", "at t = 0.5 a logit is at most 1 / 0.5 = 2 and exp(2) is harmless"),
-    "collapse_value": ("each anchor has only N candidates (the N views 2), so a collapsed batch gives log N = "
-                       "log 8, not log(2N - 1) = log 15", ""),
-    "symmetric": ("only the views 1 are anchors: L(z2, z1) softmaxes over the columns of z1 z2^T instead of its rows",
-                  ""),
+    "collapse_value": ("the one-way convention gives each anchor N candidates (the N views 2), so a collapsed batch "
+                       "gives log N = log 8, not NT-Xent's log(2N - 1) = log 15", ""),
+    "symmetric": ("the one-way convention makes only the views 1 anchors: L(z2, z1) softmaxes over the columns of "
+                  "z1 z2^T instead of its rows (CLIP averages the two directions)", ""),
     "pair_permutation_invariant": ("", "one permutation of z1 and z2 permutes the rows and columns of z1 z2^T "
                                    "alike: the positives stay on the diagonal"),
     "aligned_pairs_lower_loss": ("", "the positive z2[i] is in the numerator, so aligned pairs score lower"),
     "scale_invariant": ("", "F.normalize runs first: a scaled embedding gives the same cosines"),
     "uses_temperature": ("", "the cosines are divided by the temperature"),
-    "finite_small_temperature": ("at t = 0.01 an aligned pair's logit is about 100 and exp(100) = 2.7e43 overflows "
-                                 "float32 (max 3.4e38): inf / inf = nan", ""),
+    "finite_small_temperature": ("the one real bug: at t = 0.01 an aligned pair's logit is about 100 and exp(100) = "
+                                 "2.7e43 overflows float32 (max 3.4e38): inf / inf = nan; a log-sum-exp stays finite",
+                                 ""),
     "gradient_direction": ("", "it minimizes -log softmax of the positive: a step pulls the positives together"),
 }
 
@@ -60,7 +66,8 @@ def check_03_predicted_failures(fails: Any) -> Verdict:
     failed = set(report.failed_checks)
     if chosen == failed:
         why = "; ".join(f"{c}: {ONE_WAY_REASONS[c][0]}" for c in report.failed_checks)
-        return Verdict(EX_03_PREDICT, "correct", f"it fails exactly {', '.join(report.failed_checks)}. {why}.")
+        return Verdict(EX_03_PREDICT, "correct", f"it fails exactly {', '.join(report.failed_checks)}. {why}. "
+                       "Two of the three measure the one-way convention against NT-Xent's; only the exp is a bug.")
     parts = [f"{c} fails ({report[c].detail}): {ONE_WAY_REASONS[c][0] or report[c].detail}"
              for c in report.failed_checks if c not in chosen]
     parts += [f"{c} passes ({report[c].detail}): {ONE_WAY_REASONS[c][1] or report[c].detail}"
@@ -71,14 +78,16 @@ def check_03_predicted_failures(fails: Any) -> Verdict:
 
 
 def _diagnosis(fn: Callable, check: str) -> str:
-    """``check (likely bug: ...; fix: ...)`` for a failed check, from the collapsed batch's value or DIAGNOSES."""
+    """``check (likely cause: ...; fix: ...)`` for a failed check, from the collapsed batch's value or DIAGNOSES
+    (a cause may be a bug or, for collapse_value and symmetric, a convention other than NT-Xent's)."""
     bug = (_collapse_bug(fn) if check == "collapse_value" else None) or DIAGNOSES[check]
-    return f"{check} (likely bug: {bug[0]}; fix: {bug[1]})"
+    return f"{check} (likely cause: {bug[0]}; fix: {bug[1]})"
 
 
 def check_03_fixed_loss(fn: Callable | None) -> Verdict:
-    """Check ``fn(z1, z2, temperature)``, the repaired ``one_way_nt_xent``: every check of ``check_contrastive_loss``
-    (each failure with the linter's diagnosis), then equality with ``nt_xent``."""
+    """Check ``fn(z1, z2, temperature)``, ``one_way_nt_xent`` converted to NT-Xent's convention and made stable:
+    every check of ``check_contrastive_loss`` (each failure with the linter's diagnosis), then equality with
+    ``nt_xent``."""
     if _unanswered(fn):
         return _not_attempted(EX_03_FIX, "the body of my_fixed_loss")
     if not callable(fn):
@@ -95,11 +104,12 @@ def check_03_fixed_loss(fn: Callable | None) -> Verdict:
     report = check_contrastive_loss(fn, name="my_fixed_loss")
     if report.failed_checks:
         first = report.failed_checks[0]
-        return _wrong(EX_03_FIX, f"still fails {len(report.failed_checks)} check(s): "
+        return _wrong(EX_03_FIX, f"still fails {len(report.failed_checks)} check(s) of NT-Xent's suite: "
                       + "; ".join(_diagnosis(fn, c) for c in report.failed_checks) + ".",
                       f"start with {first} ({report[first].detail})")
     differs = _mismatch(fn)
     if differs:
         return _wrong(EX_03_FIX, differs[0] + ".", differs[1])
-    return Verdict(EX_03_FIX, "correct", f"passes all {len(report.results)} checks and equals nt_xent: all 2N views "
-                   "are anchors, each with 2N - 1 candidates, and log-sum-exp keeps t = 0.01 finite.")
+    return Verdict(EX_03_FIX, "correct", f"passes all {len(report.results)} checks and equals nt_xent: in NT-Xent's "
+                   "convention all 2N views are anchors, each with 2N - 1 candidates, and log-sum-exp keeps t = 0.01 "
+                   "finite (the one-way form, stabilized the same way, is a sound loss of its own convention).")

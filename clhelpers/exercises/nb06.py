@@ -1,20 +1,25 @@
 """Notebook 06's exercises: ``exercise_06_runs()`` gives a recorded sweep; 06.1
-``check_06_sweep_spread(summary, beats)`` and 06.2 ``check_06_hardest_share(fn)``."""
+``check_06_paired_difference(diffs, mean_diff, ci_95, resolved)`` (batch 128 against batch 512, paired by seed,
+with the 95% t-interval of ``records.paired_difference``) and 06.2 ``check_06_hardest_share(fn)``."""
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from typing import Any, Callable
 
 import torch
 
+from ..records import PairedDifference, paired_difference
 from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
 
-EX_06_SPREAD, EX_06_HARD = "Exercise 06.1 · beyond the spread?", "Exercise 06.2 · the hardest negative's share"
+EX_06_PAIRED, EX_06_HARD = "Exercise 06.1 · resolved with 3 seeds?", "Exercise 06.2 · the hardest negative's share"
 #: kNN accuracy of the batch-size sweep in benchmarks/sweep-cpu-2core.json (cpu-sweep, 5 epochs, seeds 0, 1, 2)
 _RECORDED = {64: (0.913, 0.908, 0.905), 128: (0.898, 0.902, 0.894), 256: (0.890, 0.900, 0.883),
              512: (0.883, 0.895, 0.877)}
 BETTER, WORSE = 128, 512
+_TOL = 1e-5   # the accuracies have 3 decimals; 1e-5 tells t = 4.303 (or 4.30) from the band rule's half-width
+_NAMES = ("diffs", "mean_diff", "ci_95", "resolved")
 
 
 def exercise_06_runs() -> list[dict]:
@@ -22,63 +27,156 @@ def exercise_06_runs() -> list[dict]:
     return [{"batch_size": b, "seed": s, "knn_acc": acc} for b, accs in _RECORDED.items() for s, acc in enumerate(accs)]
 
 
-def _mean_sd(entry: Any) -> tuple[float, float] | None:
-    """``entry`` ((mean, sd) or {"mean", "sd"}) as two floats, else None."""
-    if isinstance(entry, dict) and {"mean", "sd"} <= set(entry):
-        entry = (entry["mean"], entry["sd"])
-    if isinstance(entry, (tuple, list)) and len(entry) == 2:
-        pair = (_number(entry[0]), _number(entry[1]))
-        return None if None in pair else pair
+def paired_reference() -> PairedDifference:
+    """Batch 128 minus batch 512, paired by seed: ``records.paired_difference`` (mean +0.013, 95% CI includes 0)."""
+    return paired_difference(_RECORDED[BETTER], _RECORDED[WORSE])
+
+
+def _close(x: float, y: float) -> bool:
+    """Whether ``x`` and ``y`` agree to ``_TOL``."""
+    return abs(x - y) <= _TOL
+
+
+def _all_close(xs: list[float], ys: list[float]) -> bool:
+    """Whether ``xs`` and ``ys`` have the same length and agree entry by entry to ``_TOL``."""
+    return len(xs) == len(ys) and all(_close(x, y) for x, y in zip(xs, ys))
+
+
+def _numbers(answer: Any) -> list[float] | None:
+    """``answer`` (list, tuple, numpy array or tensor of real numbers) as a list of floats, else None."""
+    if isinstance(answer, torch.Tensor) or hasattr(answer, "tolist"):
+        answer = answer.flatten().tolist() if isinstance(answer, torch.Tensor) else answer.tolist()
+    if not isinstance(answer, (list, tuple)):
+        return None
+    xs = [_number(x) for x in answer]
+    return None if None in xs else xs
+
+
+def _diffs_error(diffs: Any) -> tuple[str, str] | None:
+    """(what is wrong, hint) with ``diffs``, the per-seed differences batch 128 - batch 512, or None when right."""
+    a, b = _RECORDED[BETTER], _RECORDED[WORSE]
+    ref = [x - y for x, y in zip(a, b)]
+    hint = "diffs = [x - y for x, y in zip(acc_128, acc_512)], both lists in seed order 0, 1, 2"
+    xs = _numbers(diffs)
+    if xs is None:
+        return f"diffs should be a list of 3 numbers (one per seed), got {type(diffs).__name__}", hint
+    if len(xs) == 9 and _all_close(sorted(xs), sorted(x - y for x in a for y in b)):
+        return ("diffs holds all 9 pairs of a batch-128 seed with a batch-512 seed: the runs are not paired by "
+                "seed", hint)
+    if len(xs) != 3:
+        return f"diffs should hold 3 differences, one per seed, got {len(xs)} values", hint
+    if _all_close(sorted(xs), sorted(ref)):
+        return None
+    if _all_close(sorted(xs), sorted(-d for d in ref)):
+        return ("wrong sign: that is batch 512 minus batch 128; the exercise asks for 128 minus 512 (then a "
+                "positive mean says 128 is ahead)", "diffs = [acc_128[s] - acc_512[s] for s in (0, 1, 2)]")
+    for perm in itertools.permutations(range(3)):
+        if _all_close(xs, [a[i] - b[j] for i, j in enumerate(perm)]):
+            pairs = ", ".join(f"128 seed {i} - 512 seed {j}" for i, j in enumerate(perm))
+            return (f"the differences are not paired by seed ({pairs}): a paired comparison subtracts the runs that "
+                    "share a seed", "sort each arm's runs by r['seed'] before subtracting")
+    return f"diffs = {[round(x, 4) for x in xs]}, but the paired differences are {[round(d, 4) for d in ref]}", hint
+
+
+def _mean_error(mean_diff: Any) -> tuple[str, str] | None:
+    """(what is wrong, hint) with ``mean_diff``, the mean of the per-seed differences, or None when right."""
+    ref, got = paired_reference().mean, _number(mean_diff)
+    hint = "mean_diff = statistics.fmean(diffs)"
+    if got is None:
+        return f"mean_diff should be one number, got {type(mean_diff).__name__}", hint
+    if _close(got, ref):
+        return None
+    if _close(got, -ref):
+        return f"wrong sign: {got:+.4f} is batch 512 minus batch 128; the mean of 128 - 512 is {ref:+.4f}", hint
+    return f"the mean of the 3 differences is {ref:+.4f}, not {got:+.4f}", hint
+
+
+def _half_width_bug(half: float) -> str | None:
+    """The likely bug when ``half`` is a typical wrong half-width of the 95% interval, else None."""
+    from scipy.stats import t as student_t
+
+    a, b = _RECORDED[BETTER], _RECORDED[WORSE]
+    d = [x - y for x, y in zip(a, b)]
+    if _close(half, statistics.stdev(a) + statistics.stdev(b)):
+        return ("that is the old band rule (mean ± (sd_128 + sd_512), the two arms' sds unpaired), and it differs "
+                "from the paired interval by only 0.00002 here: a coincidence of these numbers, not a rule")
+    crits = ((student_t.ppf(0.975, 2), ""), (1.96, "z = 1.96 (the normal) instead of t with n - 1 = 2 degrees of "
+                                                     "freedom, 4.303: with 3 seeds the sd itself is uncertain"),
+             (student_t.ppf(0.975, 3), "t with n = 3 degrees of freedom instead of n - 1 = 2"),
+             (student_t.ppf(0.95, 2), "t.ppf(0.95, 2) makes a 90% interval; a two-sided 95% one takes t.ppf(0.975, 2)"))
+    spreads = ((statistics.stdev(d), ""),
+               (statistics.pstdev(d), "the population sd (divides by n = 3) instead of the sample sd (n - 1 = 2)"),
+               (statistics.variance(d), "the variance instead of the sd"),
+               (math.hypot(statistics.stdev(a), statistics.stdev(b)),
+                "the sds of the two arms (unpaired) instead of the sd of the paired differences"))
+    scales = ((1 / math.sqrt(3), ""), (1.0, "the sd instead of the standard error sd / sqrt(3)"))
+    for (c, c_bug), (sd, sd_bug), (k, k_bug) in itertools.product(crits, spreads, scales):
+        bugs = [x for x in (c_bug, sd_bug, k_bug) if x]
+        if bugs and abs(half - float(c) * sd * k) <= min(_TOL, 5e-4 * float(c) * sd * k):   # variance: tiny
+            return "; ".join(bugs)
     return None
 
 
-def _summary_error(summary: Any) -> tuple[str, str] | None:
-    """(what is wrong, hint) with ``summary`` = {batch size: (mean, sd)}, or None when every entry is right."""
-    if not isinstance(summary, dict) or set(summary) != set(_RECORDED):
-        return (f"summary should be a dict with the keys {list(_RECORDED)}",
-                "summary = {b: (mean, sd) for b, accs in ...}, one entry per batch size")
-    for b, accs in _RECORDED.items():
-        pair = _mean_sd(summary[b])
-        if pair is None:
-            return f"summary[{b}] should be a pair (mean, sd), got {summary[b]!r}", "use a tuple (mean, sd)"
-        mean, sd, close = *pair, (lambda x, y: abs(x - y) <= 1e-4)
-        if close(mean, accs[0]) and not close(accs[0], statistics.fmean(accs)):
-            return f"summary[{b}] holds seed 0's accuracy, not the mean of 3 seeds", "average the 3 seeds"
-        if not close(mean, statistics.fmean(accs)):
-            return f"the mean of batch {b} is {statistics.fmean(accs):.4f}, not {mean:.4f}", "statistics.fmean"
-        if close(sd, statistics.pstdev(accs)):
-            return (f"the sd of batch {b} is the population sd (divides by n = 3): {sd:.4f}, the sample sd is "
-                    f"{statistics.stdev(accs):.4f}", "statistics.stdev divides by n - 1 = 2, as the series does")
-        if close(sd, statistics.variance(accs)):
-            return f"summary[{b}] holds the variance, not the sd", "take the square root: statistics.stdev"
-        if not close(sd, statistics.stdev(accs)):
-            return f"the sd of batch {b} is {statistics.stdev(accs):.4f}, not {sd:.4f}", "statistics.stdev"
-    return None
+def _interval_error(ci: Any) -> tuple[str, str] | None:
+    """(what is wrong, hint) with ``ci``, the 95% interval (lo, hi) of the mean difference, or None when right."""
+    ref = paired_reference()
+    hint = ("ci_95 = (mean - t * se, mean + t * se), t = scipy.stats.t.ppf(0.975, 2), "
+            "se = statistics.stdev(diffs) / 3 ** 0.5")
+    if hasattr(ci, "lo") and hasattr(ci, "hi"):   # records.paired_difference's answer
+        ci = (ci.lo, ci.hi)
+    xs = _numbers(ci)
+    if xs is None or len(xs) != 2:
+        return f"ci_95 should be a pair (lo, hi), got {ci!r}", hint
+    lo, hi = xs
+    (ma, sa), (mb, sb) = ((statistics.fmean(_RECORDED[k]), statistics.stdev(_RECORDED[k])) for k in (BETTER, WORSE))
+    if _all_close(sorted(xs), sorted((ma - sa, mb + sb))):
+        return ("those are the band rule's edges (mean_128 - sd_128, mean_512 + sd_512), not an interval of the "
+                "difference", hint)
+    if lo > hi:
+        return f"ci_95 = ({lo:+.4f}, {hi:+.4f}) has its low end second", "ci_95 = (lo, hi), lo first"
+    centre, half, ref_half = (lo + hi) / 2, (hi - lo) / 2, (ref.hi - ref.lo) / 2
+    if _close(centre, -ref.mean):
+        return f"wrong sign: centred on {centre:+.4f}, batch 512 minus batch 128; 128 - 512 gives {ref.mean:+.4f}", hint
+    if not _close(centre, ref.mean):
+        return f"the interval should be centred on the mean difference {ref.mean:+.4f}, yours is on {centre:+.4f}", hint
+    if _close(half, ref_half):
+        return None
+    bug = _half_width_bug(half)
+    flips = " (and it excludes 0: the comparison would look resolved)" if lo > 0 or hi < 0 else ""
+    return (f"the half-width is {half:.5f}, the paired 95% t-interval's is {ref_half:.5f}"
+            + (f": {bug}" if bug else "") + flips, hint)
 
 
-def check_06_sweep_spread(summary: Any, beats: Any) -> Verdict:
-    """Check ``summary`` ({batch size: (mean, sample sd)} of ``exercise_06_runs()``) and ``beats``: does batch 128
-    beat batch 512 beyond the spread (the series' rule: a.mean - a.sd > b.mean + b.sd)? False."""
-    if _unanswered(summary) or _unanswered(beats):
-        return _not_attempted(EX_06_SPREAD, "batch_summary and beats_512")
-    error = _summary_error(summary)
-    pop = {b: (statistics.fmean(a), statistics.pstdev(a)) for b, a in _RECORDED.items()}
-    if error is not None:
-        flips = pop[BETTER][0] - pop[BETTER][1] > pop[WORSE][0] + pop[WORSE][1]
-        note = " (with it 128 would seem to beat 512: the wrong sd flips the verdict)" if "population" in error[0] \
-            and flips else ""
-        return _wrong(EX_06_SPREAD, error[0] + note + ".", error[1])
-    if not isinstance(beats, bool):
-        return _wrong(EX_06_SPREAD, f"beats should be True or False, got {beats!r}.", "beats = a_low > b_high")
-    (ma, sa), (mb, sb) = (_mean_sd(summary[b]) for b in (BETTER, WORSE))
-    edges = f"128: {ma:.4f} - {sa:.4f} = {ma - sa:.4f}; 512: {mb:.4f} + {sb:.4f} = {mb + sb:.4f}"
-    if beats:
-        wins = sum(x > y for x, y in zip(_RECORDED[BETTER], _RECORDED[WORSE]))
-        return _wrong(EX_06_SPREAD, f"{edges}: the bands overlap, if only by 0.0002. Batch 128 wins seed by seed "
-                      f"({wins} of 3), but a comparison of single seeds is not the rule.",
-                      "beats = mean_128 - sd_128 > mean_512 + sd_512")
-    return Verdict(EX_06_SPREAD, "correct", f"{edges}: the bands overlap by 0.0002, no difference beyond the spread "
-                   "(with the population sd they would not: the n - 1 matters with 3 seeds).")
+def check_06_paired_difference(diffs: Any, mean_diff: Any, ci_95: Any, resolved: Any) -> Verdict:
+    """Check the paired comparison of batch 128 and batch 512 in ``exercise_06_runs()``: ``diffs`` (128 - 512 per
+    seed), ``mean_diff``, ``ci_95`` = (lo, hi) (mean ± t_{0.975, 2} sd / sqrt(3)) and ``resolved`` (False: the
+    interval includes 0). Each part is checked in turn; an unanswered one (None, ...) is "not attempted"."""
+    answers = (diffs, mean_diff, ci_95, resolved)
+    if all(_unanswered(x) for x in answers):
+        return _not_attempted(EX_06_PAIRED, "diffs, mean_diff, ci_95 and resolved")
+    for i, (answer, find_error) in enumerate(zip(answers[:3], (_diffs_error, _mean_error, _interval_error))):
+        if _unanswered(answer):
+            missing = [n for n, x in zip(_NAMES[i:], answers[i:]) if _unanswered(x)]
+            return _not_attempted(EX_06_PAIRED, ", ".join(missing[:-1]) + " and " * (len(missing) > 1) + missing[-1])
+        error = find_error(answer)
+        if error is not None:
+            return _wrong(EX_06_PAIRED, error[0] + ".", error[1])
+    if _unanswered(resolved):
+        return _not_attempted(EX_06_PAIRED, "resolved")
+    ref = paired_reference()
+    ci = f"95% CI [{ref.lo:+.4f}, {ref.hi:+.4f}]"
+    if not (isinstance(resolved, bool) or type(resolved).__name__ in ("bool", "bool_")):   # numpy bools too
+        return _wrong(EX_06_PAIRED, f"resolved should be True or False, got {resolved!r}.",
+                      "resolved = lo > 0 or hi < 0")
+    if bool(resolved):
+        return _wrong(EX_06_PAIRED, f"the {ci} includes 0, if only by 0.0001: not resolved with 3 seeds. Batch 128 "
+                      "wins on all 3 seeds, but 3 wins of 3 happen by chance one time in eight.",
+                      "resolved = lo > 0 or hi < 0: the interval must exclude 0")
+    wins = sum(x > 0 for x in (a - b for a, b in zip(_RECORDED[BETTER], _RECORDED[WORSE])))
+    return Verdict(EX_06_PAIRED, "correct", f"batch 128 wins on {wins} of 3 seeds by {ref.mean:+.4f} on average, yet "
+                   f"the {ci} includes 0, just: {ref.verdict('batch 128', 'batch 512', 4)}. With z = 1.96 it would "
+                   "have looked resolved: with 3 seeds t has 2 degrees of freedom. Not resolved means not shown "
+                   "with 3 seeds, not 'no difference'.")
 
 
 #: (similarities, temperature): similarities[0] is the positive, the rest are 2N - 2 = 14 negatives (N = 8)

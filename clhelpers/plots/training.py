@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 
 from matplotlib.figure import Figure
 
+from ..losses import nt_xent_floor
 from ._style import AXIS_LABELS, BASELINE_COLORS, PAIR_COLORS, _baselines, _figure, _label_axes
 
 def training_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], keys: Sequence[str] = ("loss", "knn_acc"),
@@ -64,9 +65,9 @@ def plot_bound_and_knn(history: Sequence[Mapping], batch_size: int, baselines: M
                        title: str | None = None, temperature: float | None = None) -> Figure:
     """Left: the InfoNCE lower bound on the mutual information between the two views, ``log(2N - 1) - L`` per
     epoch (L: the epoch's mean NT-Xent loss, N = ``batch_size``; dotted: its ceiling log(2N - 1); with
-    ``temperature`` t, dashed: the lower cap ``log(2N - 1) - log(1 + (2N - 2) exp(-2 / t))`` that the bound
-    cannot pass at that temperature, where every positive has cosine 1 and every negative -1). Right: the kNN
-    accuracy of the epochs where it was measured, with ``baselines`` (label -> accuracy) as dashed lines."""
+    ``temperature`` t, dashed: the cap ``log(2N - 1) - nt_xent_floor(N, t)`` that the bound cannot pass at that
+    temperature, since no batch of unit vectors scores below the loss floor, ``losses.nt_xent_floor``). Right: the
+    kNN accuracy of the epochs where it was measured, with ``baselines`` (label -> accuracy) as dashed lines."""
     if int(batch_size) != batch_size or batch_size < 2:
         raise ValueError(f"batch_size must be an int >= 2 (the N of log(2N - 1)), got {batch_size!r}")
     if not history or any("epoch" not in h or "loss" not in h for h in history):
@@ -79,8 +80,8 @@ def plot_bound_and_knn(history: Sequence[Mapping], batch_size: int, baselines: M
     if temperature is not None:
         if not (isinstance(temperature, (int, float)) and 0 < temperature < math.inf):
             raise ValueError(f"temperature must be a positive number (the run's), got {temperature!r}")
-        at_t = cap - math.log1p((2 * int(batch_size) - 2) * math.exp(-2.0 / temperature))
-        left.axhline(at_t, color="tab:red", linestyle="--", label=f"cap at temperature {temperature:g}: {at_t:.2f}")
+        at_t = cap - nt_xent_floor(int(batch_size), temperature)
+        left.axhline(at_t, color="tab:red", linestyle="--", label=f"floor at τ = {temperature:g}: bound ≤ {at_t:.2f}")
     _label_axes(left, "epoch", "bound on I(view 1; view 2) (nats)", "InfoNCE lower bound, per epoch", legend_loc="best")
     measured = [(h["epoch"], h["knn_acc"]) for h in history if h.get("knn_acc") is not None]
     if measured:
