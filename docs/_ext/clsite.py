@@ -1,0 +1,143 @@
+"""The site's own glue, kept out of conf.py so that each piece can be tested on its own.
+
+* ``stage_notebooks``: copies the stored notebooks (never re-executed) into ``docs/notebooks/``
+  (git-ignored), adding a note under every slider: moving it needs a running kernel, and the
+  static twin with fixed values follows.
+* ``readme_section``: the text of one ``## `` section of README.md, found by its title.
+* The ``source-read`` hook replaces a line ``<!-- readme-section: TITLE -->`` in a page with that
+  section of README.md, so the "Is my NT-Xent right?" page renders README's text (no copy in docs/).
+* Exercise solutions (``<details>`` in markdown cells, or cells whose source or outputs are
+  collapsed in JupyterLab: ``metadata.jupyter.source_hidden`` / ``outputs_hidden``) stay collapsed:
+  ``<details>`` passes through pandoc as raw HTML; a collapsed cell is wrapped in one on the way in.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+from pathlib import Path
+
+SLIDER_NOTE = (
+    '<div class="alert alert-info">\n\n'
+    "**This slider needs a running kernel.** On this page it shows the state saved when the notebook "
+    "was last run; to move it, open the notebook in JupyterLab (see the Quick start on the landing page). "
+    "The static twin right below shows the same picture at fixed values.\n\n"
+    "</div>"
+)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+MARKER = re.compile(r"^<!--\s*readme-section:\s*(.+?)\s*-->\s*$", re.MULTILINE)
+
+
+def is_slider_output(output: dict) -> bool:
+    """An ``interact``-style widget (sliders), as opposed to a progress bar."""
+    data = output.get("data", {})
+    text = "".join(data.get("text/plain", ""))
+    return WIDGET_VIEW in data and ("Slider" in text or text.startswith("interactive("))
+
+
+def _md_cell(text: str) -> dict:
+    return {"cell_type": "markdown", "id": "", "metadata": {}, "source": text}
+
+
+def _collapsed(cell: dict) -> dict:
+    """A cell JupyterLab shows collapsed, wrapped so that the site shows it collapsed too."""
+    meta = cell.get("metadata", {}).get("jupyter", {})
+    hidden = meta.get("source_hidden") or meta.get("outputs_hidden")
+    if not hidden or cell["cell_type"] != "markdown":
+        return cell
+    source = "".join(cell["source"])
+    if source.lstrip().startswith("<details"):
+        return cell
+    out = copy.deepcopy(cell)
+    out["source"] = f"<details><summary>Show the hidden cell</summary>\n\n{source}\n\n</details>"
+    return out
+
+
+def site_cells(cells: list[dict]) -> list[dict]:
+    """The cells as the site shows them: a note after each slider, collapsed cells kept collapsed."""
+    out: list[dict] = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            meta = cell.get("metadata", {}).get("jupyter", {})
+            if meta.get("source_hidden") or meta.get("outputs_hidden"):
+                # nbsphinx cannot fold a code cell: its source goes folded into a <details> block,
+                # its outputs stay (unless JupyterLab hid them too).
+                body = "".join(cell["source"])
+                out.append(_md_cell(f"<details><summary>Show the hidden code</summary>\n\n```python\n{body}\n```\n\n</details>"))
+                if not meta.get("outputs_hidden") and cell.get("outputs"):
+                    stub = copy.deepcopy(cell)
+                    stub["source"] = "# (the code of this cell is folded above)"
+                    out.append(stub)
+                continue
+            out.append(cell)
+            if any(is_slider_output(o) for o in cell.get("outputs", [])):
+                out.append(_md_cell(SLIDER_NOTE))
+        else:
+            out.append(_collapsed(cell))
+    return out
+
+
+def stage_notebooks(source: Path, target: Path) -> list[str]:
+    """Copy ``source/*.ipynb`` into ``target`` (emptied first) as the site shows them; return their names."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    names = []
+    for path in sorted(source.glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb["cells"] = site_cells(nb["cells"])
+        for i, cell in enumerate(nb["cells"]):
+            if not cell.get("id"):
+                cell["id"] = f"site-{i}"  # the cells added here (nbformat 4.5 wants an id on every cell)
+        (target / path.name).write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+        names.append(path.name)
+    return names
+
+
+def readme_section(readme: str, title: str) -> str:
+    """The ``## title`` section of README (its heading made the page's ``#`` title), up to the next ``## ``.
+
+    Code fences are skipped when looking for headings. Raises ValueError when the title is missing,
+    so a renamed section fails the build instead of producing an empty page.
+    """
+    lines = readme.splitlines()
+    start, end, fence = None, len(lines), False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        if fence:
+            continue
+        level = len(line) - len(line.lstrip("#"))
+        if start is None and level == 2 and line[2:].strip() == title:
+            start = i
+        elif start is not None and 1 <= level <= 2 and line[level:level + 1] == " ":
+            end = i
+            break
+    if start is None:
+        raise ValueError(f"README.md has no section '## {title}'")
+    return "\n".join(["# " + title] + lines[start + 1:end]).rstrip() + "\n"
+
+
+PLURAL_LITERAL = re.compile(r"(?<![`\w])(``[^`\s](?:[^`\n]*[^`\s])?``)(?=[A-Za-z])")
+
+
+def fix_plural_literals(lines: list[str]) -> None:
+    """``Method``s -> ``Method``\\ s: a plain-text idiom of the docstrings that reST rejects
+    ("Inline literal start-string without end-string"); every other markup error still fails the build."""
+    lines[:] = [PLURAL_LITERAL.sub(r"\1\\ ", line) for line in lines]
+
+
+def setup(app):
+    app.add_config_value("clsite_readme", "", "env")
+
+    def source_read(app, docname, content):
+        text = content[0]
+        if "readme-section" not in text:
+            return
+        readme = Path(app.config.clsite_readme).read_text(encoding="utf-8")
+        content[0] = MARKER.sub(lambda m: readme_section(readme, m.group(1)), text)
+        app.env.note_dependency(app.config.clsite_readme)
+
+    app.connect("source-read", source_read)
+    app.connect("autodoc-process-docstring", lambda app, what, name, obj, options, lines: fix_plural_literals(lines))
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
