@@ -50,7 +50,7 @@ clsite_readme = str(REPO / "README.md")
 shutil.rmtree(DOCS / "reference", ignore_errors=True)
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "_templates", "_ext", "_static", "**.ipynb_checkpoints", "fetch_js.py"]
+exclude_patterns = ["_build", "_templates", "_ext", "_static", "**.ipynb_checkpoints"]
 root_doc = "index"
 
 myst_heading_anchors = 3  # README's "#the-package"-style links resolve
@@ -86,12 +86,17 @@ html_title = project
 html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 3,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],
 }
 html_sidebars = {"**": ["sidebar-nav-bs"]}
+html_context = {"default_mode": "light"}  # else the theme logs "Got invalid theme mode" on a first visit
+html_favicon = "_static/favicon.svg"  # else browsers ask for /favicon.ico and log a 404
+html_css_files = ["site.css"]
+html_js_files = [("widgets-mathjax2-shim.js", {"defer": "defer"})]  # after MathJax (both deferred)
 html_show_sourcelink = False
 html_copy_source = False
 
