@@ -92,7 +92,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+html_sidebars = {"**": ["globaltoc.html"]}  # every page in the left column (the series is flat)
 html_context = {"default_mode": "light"}  # else the theme logs "Got invalid theme mode" on a first visit
 html_favicon = "_static/favicon.svg"  # else browsers ask for /favicon.ico and log a 404
 html_css_files = ["site.css"]

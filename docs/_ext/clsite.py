@@ -40,6 +40,36 @@ def _md_cell(text: str) -> dict:
     return {"cell_type": "markdown", "id": "", "metadata": {}, "source": text}
 
 
+# *emphasis* or **strong** on one line, opened after a space/punctuation and closed before one.
+EMPHASIS = re.compile(r"(?<![\w*\\])(\*\*?)(?=\S)([^*\n]*?\S)\1(?![\w*])")
+INLINE_MATH = re.compile(r"(\$[^$\n]+\$)")
+
+
+def split_emphasis_around_math(text: str) -> str:
+    """``*the other $2N - 1$ views*`` -> ``*the other* $2N - 1$ *views*``.
+
+    nbsphinx converts markdown cells to reStructuredText with pandoc, and reST cannot nest markup:
+    math inside emphasis comes out as the literal text ":math:`2N - 1`". Splitting the emphasis
+    around the formula renders the same words (formulas are italic anyway). Code blocks are left alone.
+    """
+    def fix(m: re.Match) -> str:
+        mark, body = m.group(1), m.group(2)
+        if "$" not in body:
+            return m.group(0)
+        parts = [p for p in INLINE_MATH.split(body) if p]
+        out = []
+        for part in parts:
+            if part.startswith("$") or not part.strip():
+                out.append(part)
+            else:
+                lead, core, trail = part[: len(part) - len(part.lstrip())], part.strip(), part[len(part.rstrip()):]
+                out.append(f"{lead}{mark}{core}{mark}{trail}")
+        return "".join(out)
+
+    chunks = re.split(r"(```[\s\S]*?```)", text)
+    return "".join(c if c.startswith("```") else EMPHASIS.sub(fix, c) for c in chunks)
+
+
 def _collapsed(cell: dict) -> dict:
     """A cell JupyterLab shows collapsed, wrapped so that the site shows it collapsed too."""
     meta = cell.get("metadata", {}).get("jupyter", {})
@@ -74,7 +104,10 @@ def site_cells(cells: list[dict]) -> list[dict]:
             if any(is_slider_output(o) for o in cell.get("outputs", [])):
                 out.append(_md_cell(SLIDER_NOTE))
         else:
-            out.append(_collapsed(cell))
+            cell = _collapsed(cell)
+            if cell["cell_type"] == "markdown":
+                cell = {**cell, "source": split_emphasis_around_math("".join(cell["source"]))}
+            out.append(cell)
     return out
 
 

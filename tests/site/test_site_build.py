@@ -123,6 +123,22 @@ def test_every_internal_link_and_anchor_resolves(site):
     assert broken == [], "broken links:\n" + "\n".join(broken[:50])
 
 
+def test_no_markup_leaks_onto_the_pages(site):
+    """reST that pandoc produced but docutils could not nest (e.g. math inside emphasis) shows as text."""
+    for page in [site.html / "index.html", site.html / "nt-xent.html", *sorted((site.html / "notebooks").glob("*.html"))]:
+        body = re.sub(r"<(script|style|pre)[\s\S]*?</\1>", "", text_of(page))
+        words = re.sub(r"<[^>]+>", " ", body)
+        leaks = re.findall(r".{30}(?::math:`|:raw-html:`|\*\*\S).{30}", words)
+        assert leaks == [], f"{page.name}: {leaks}"
+
+
+def test_emphasis_is_split_around_math():
+    split = clsite.split_emphasis_around_math
+    assert split("> *Which of the other $2N - 1$ views?*") == "> *Which of the other* $2N - 1$ *views?*"
+    assert split("$a*b$ and $c*d$, *plain*, **bold**") == "$a*b$ and $c*d$, *plain*, **bold**"
+    assert split("```\n*a $x$ b*\n```") == "```\n*a $x$ b*\n```"
+
+
 def test_readme_section_finder():
     readme = "# T\n\n## A\n\na\n\n```bash\n## not a heading\n```\n\n### sub\n\n## B\nb\n"
     assert clsite.readme_section(readme, "A") == "# A\n\na\n\n```bash\n## not a heading\n```\n\n### sub\n"
