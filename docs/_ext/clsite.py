@@ -13,7 +13,10 @@
 from __future__ import annotations
 
 import copy
+import importlib
+import inspect
 import json
+import pkgutil
 import re
 import shutil
 from pathlib import Path
@@ -151,6 +154,69 @@ def readme_section(readme: str, title: str) -> str:
     return "\n".join(["# " + title] + lines[start + 1:end]).rstrip() + "\n"
 
 
+def public_modules(package: str) -> list[str]:
+    """The package and every module/subpackage below it whose dotted name has no ``_``-part.
+
+    Found by walking the package's folders, so modules added, moved or renamed need no list to
+    update; ``__main__`` and private modules (``_style``) are left out (never imported here).
+    """
+    root = importlib.import_module(package)
+    names = [package]
+    for info in pkgutil.walk_packages(root.__path__, package + ".", onerror=lambda name: None):
+        if not any(part.startswith("_") for part in info.name.split(".")[1:]):
+            names.append(info.name)
+    return sorted(names, key=lambda n: (n.count("."), n))  # packages before what they contain
+
+
+def public_members(module) -> list[tuple[str, str]]:
+    """(name, autodoc directive) of the functions and classes a module offers: those of its ``__all__``
+    if it has one, else those defined in it (not imported), in source order. Constants are left out."""
+    if hasattr(module, "__all__"):
+        names = list(module.__all__)
+    else:
+        names = [n for n, v in vars(module).items() if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__]
+    out = []
+    for name in names:
+        value = getattr(module, name, None)
+        if inspect.isclass(value):
+            out.append((name, "autoexception" if issubclass(value, BaseException) else "autoclass"))
+        elif inspect.isfunction(value) or inspect.isbuiltin(value):
+            out.append((name, "autofunction"))
+    return out
+
+
+def write_reference(package: str, target: Path, warn=print) -> list[str]:
+    """One page per public module into ``target`` (emptied first): the module's docstring, then each public
+    function and class (autodoc; the page's side bar lists them). An object is documented once, where the
+    notebooks import it from: a package's ``__all__`` claims it before the submodule that defines it."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    seen: set[int] = set()
+    written = []
+    for name in public_modules(package):
+        try:
+            module = importlib.import_module(name)
+        except Exception as err:  # a module that cannot be imported cannot be documented: say which
+            warn(f"reference: cannot import {name}: {type(err).__name__}: {err}")
+            continue
+        members = []
+        for member, directive in public_members(module):
+            value = getattr(module, member, None)
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            members.append((member, directive))
+        lines = [name, "=" * len(name), "", f".. automodule:: {name}", "   :no-members:", "",
+                 f".. currentmodule:: {name}", ""]  # fmt: skip
+        for member, directive in members:
+            lines += [f".. {directive}:: {member}"]
+            lines += ["   :members:", "   :show-inheritance:"] if directive in ("autoclass", "autoexception") else []
+            lines += [""]
+        (target / f"{name}.rst").write_text("\n".join(lines), encoding="utf-8")
+        written.append(name)
+    return written
+
+
 PLURAL_LITERAL = re.compile(r"(?<![`\w])(``[^`\s](?:[^`\n]*[^`\s])?``)(?=[A-Za-z])")
 
 
@@ -161,7 +227,18 @@ def fix_plural_literals(lines: list[str]) -> None:
 
 
 def setup(app):
+    from sphinx.util import logging
+
+    logger = logging.getLogger("clsite")
     app.add_config_value("clsite_readme", "", "env")
+    app.add_config_value("clsite_package", "", "env")
+    app.add_config_value("clsite_reference_dir", "", "env")
+
+    def builder_inited(app):
+        if app.config.clsite_package:
+            write_reference(app.config.clsite_package, Path(app.config.clsite_reference_dir), warn=logger.warning)
+
+    app.connect("builder-inited", builder_inited)
 
     def source_read(app, docname, content):
         text = content[0]

@@ -5,7 +5,6 @@ Run alone: ``python -m pytest tests/site -v`` (needs requirements-site.txt and p
 from __future__ import annotations
 
 import json
-import pkgutil
 import re
 from pathlib import Path
 
@@ -108,13 +107,34 @@ def test_nt_xent_page_is_the_readme_section(site):
 
 
 def test_reference_documents_every_module_of_the_package(site):
-    import clhelpers
-
-    modules = [m.name for m in pkgutil.walk_packages(clhelpers.__path__, "clhelpers.") if not m.name.endswith("__main__")]
+    modules = clsite.public_modules("clhelpers")
+    assert "clhelpers.similarity" in modules and not any(m.endswith("__main__") for m in modules)
+    reference = text_of(site.html / "reference.html")
     for name in modules:
         assert (site.html / "reference" / f"{name}.html").is_file(), f"no reference page for {name}"
+        assert f'href="reference/{name}.html"' in reference, f"the reference does not list {name}"
     similarity = text_of(site.html / "reference" / "clhelpers.similarity.html")
     assert 'id="clhelpers.similarity.cosine_similarity_matrix"' in similarity
+
+
+def test_reference_follows_the_package(tmp_path, monkeypatch):
+    """A package with a subpackage that re-exports from a private module: every public name gets one entry."""
+    pkg = tmp_path / "demo_pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""Demo."""\n')
+    (pkg / "__main__.py").write_text("raise SystemExit('__main__ must never be imported')\n")
+    (pkg / "core.py").write_text('"""Core."""\nfrom math import sqrt\n\ndef f():\n    """F."""\n\nclass C:\n    """C."""\n')
+    (pkg / "sub" / "__init__.py").write_text('"""Sub."""\nfrom ._impl import g\nfrom .more import h\n__all__ = ["g", "h"]\n')
+    (pkg / "sub" / "_impl.py").write_text('def g():\n    """G."""\n')
+    (pkg / "sub" / "more.py").write_text('def h():\n    """H."""\n\ndef k():\n    """K."""\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "ref"
+    written = clsite.write_reference("demo_pkg", out)
+    assert written == ["demo_pkg", "demo_pkg.core", "demo_pkg.sub", "demo_pkg.sub.more"]
+    core, sub, more = (text_of(out / f"demo_pkg.{n}.rst") for n in ("core", "sub", "sub.more"))
+    assert ".. autofunction:: f" in core and ".. autoclass:: C" in core and "sqrt" not in core
+    assert ".. autofunction:: g" in sub and ".. autofunction:: h" in sub
+    assert ".. autofunction:: h" not in more and ".. autofunction:: k" in more  # h: documented once, in sub
 
 
 def test_every_internal_link_and_anchor_resolves(site):
