@@ -12,59 +12,23 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
-import shutil
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DOCS = REPO / "docs"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-sys.path.insert(0, str(REPO / "tests"))  # tests/browser is the package `browser` (tests/ has no __init__.py)
-sys.path.insert(0, str(DOCS / "_ext"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/browser is the package `browser`
 from browser.conftest import browser_context, chromium_path  # noqa: E402,F401  (fixtures, reused)
+from sitetools import Built, require_site_tools, run_build  # noqa: E402
 
 
 def pytest_configure(config):
     # The project's fast lane deselects `slow`; register it here if the root config does not.
     if not any(line.split(":")[0].strip() == "slow" for line in config.getini("markers")):
         config.addinivalue_line("markers", "slow: takes tens of seconds or more (deselect with -m 'not slow')")
-
-
-def build_command(out: Path, doctrees: Path) -> list[str]:
-    """The README's site command, into ``out``."""
-    return [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-d", str(doctrees), str(DOCS), str(out)]
-
-
-def require_site_tools() -> None:
-    missing = [m for m in ("sphinx", "nbsphinx", "myst_parser", "pydata_sphinx_theme") if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"site packages not installed ({', '.join(missing)}): pip install -r requirements-site.txt")
-    if shutil.which("pandoc") is None:
-        pytest.skip("pandoc not found (nbsphinx converts markdown cells with it): apt-get install pandoc")
-
-
-@dataclass
-class Built:
-    html: Path
-    seconds: float
-    log: str
-
-
-def run_build(tmp: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        build_command(tmp / "html", tmp / "doctrees"), cwd=REPO, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=600,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

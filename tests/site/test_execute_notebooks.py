@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from sitetools import REPO
 
 pytestmark = pytest.mark.slow
 

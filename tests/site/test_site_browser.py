@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import clsite
-from conftest import ARTIFACTS, DOCS, REPO
+from sitetools import ARTIFACTS, DOCS, REPO
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import clsite
-from conftest import REPO, run_build
+from sitetools import REPO, require_site_tools, run_build
 from linkcheck import check_site
 
 pytestmark = pytest.mark.slow
@@ -31,8 +31,6 @@ def test_site_builds_with_warnings_as_errors(site):
 
 def test_a_warning_fails_the_build(tmp_path):
     """A notebook with a link to a page that does not exist: the build must exit non-zero."""
-    from conftest import require_site_tools
-
     require_site_tools()
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
