@@ -49,7 +49,7 @@ clsite_package = "clhelpers"
 clsite_reference_dir = str(DOCS / "reference")
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "_ext", "_static", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_ext", "_static", "**.ipynb_checkpoints", "notebooks/download"]
 root_doc = "index"
 
 myst_heading_anchors = 3  # README's "#the-package"-style links resolve
@@ -63,9 +63,9 @@ nbsphinx_prolog = """
     .. nbinfo::
 
         This page shows the notebook as it was stored after *Restart Kernel and Run All*
-        (nothing is re-run to build it).
-        Run it yourself: :download:`{{ env.docname.split('/')[-1] }}.ipynb </{{ env.docname }}.ipynb>`
-        in JupyterLab (see the Quick start on the landing page).
+        (nothing is re-run to build it). Run it yourself:
+        :download:`{{ env.docname.split('/')[-1] }}.ipynb </notebooks/download/{{ env.docname.split('/')[-1] }}.ipynb>`
+        in JupyterLab (see the Quick start on :doc:`the landing page </index>`).
 """
 
 # --- reference ---------------------------------------------------------------------------------

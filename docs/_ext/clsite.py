@@ -2,7 +2,8 @@
 
 * ``stage_notebooks``: copies the stored notebooks (never re-executed) into ``docs/notebooks/``
   (git-ignored), adding a note under every slider: moving it needs a running kernel, and the
-  static twin with fixed values follows.
+  static twin with fixed values follows; the unchanged files go to ``docs/notebooks/download/``
+  for the pages' download links.
 * ``readme_section``: the text of one ``## `` section of README.md, found by its title.
 * The ``source-read`` hook replaces a line ``<!-- readme-section: TITLE -->`` in a page with that
   section of README.md, so the "Is my NT-Xent right?" page renders README's text (no copy in docs/).
@@ -126,6 +127,8 @@ def stage_notebooks(source: Path, target: Path) -> list[str]:
             if not cell.get("id"):
                 cell["id"] = f"site-{i}"  # the cells added here (nbformat 4.5 wants an id on every cell)
         (target / path.name).write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+        (target / "download").mkdir(exist_ok=True)
+        shutil.copyfile(path, target / "download" / path.name)  # the reader downloads the notebook as stored
         names.append(path.name)
     return names
 

@@ -128,3 +128,11 @@ def test_no_markup_leaks_onto_the_pages(site):
         words = re.sub(r"<[^>]+>", " ", body)
         leaks = re.findall(r".{30}(?::math:`|:raw-html:`|\*\*\S).{30}", words)
         assert leaks == [], f"{page.name}: {leaks}"
+
+
+def test_download_links_give_the_notebook_as_stored(site):
+    for nb in NOTEBOOKS:
+        page = site.html / "notebooks" / f"{nb.stem}.html"
+        links = re.findall(r'href="(\.\./_downloads/[^"]+/' + re.escape(nb.name) + ')"', text_of(page))
+        assert links, f"{nb.name}: no download link on its page"
+        assert (page.parent / links[0]).read_bytes() == nb.read_bytes(), f"{nb.name}: the download differs from the stored notebook"
