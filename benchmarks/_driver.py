@@ -183,11 +183,13 @@ def record_seeds(exp: Experiment, base: TrainConfig, seeds: Sequence[int], kinds
     return record
 
 
-def main(exp: Experiment, description: str, argv: list[str] | None = None) -> int:
-    """The command line of a recording script: parse the shared flags, record, print the summary."""
+def main(exp: Experiment, description: str, argv: list[str] | None = None, command: str | None = None) -> int:
+    """The command line of a recording script: parse the shared flags, record, print the summary. ``command``:
+    the command to record when ``argv`` is not the whole command line (default: as typed)."""
     args, overrides = recording_args(description, list(exp.arms), argv, exp.preset)
     base = replace(preset(args.preset), **{**exp.fixed, **overrides})
-    command = None if argv is None else command_as_typed(["python", f"benchmarks/{exp.script}", *argv])
+    if command is None and argv is not None:
+        command = command_as_typed(["python", f"benchmarks/{exp.script}", *argv])
     record = record_seeds(exp, base, args.seeds, args.kinds, args.out, command, progress=not args.quiet)
     for metric, by_kind in record["summary"].items():
         for kind, s in by_kind.items():

@@ -141,3 +141,20 @@ def test_each_recording_script_is_an_experiment_of_the_driver(script):
     exp = module.EXPERIMENT
     assert exp.script == f"{script}.py" and exp.reference in exp.arms and "knn_acc" in exp.metrics
     assert module.__doc__.count(f"benchmarks/{script}.py") >= 1  # the docstring shows how it was recorded
+
+
+def test_cuda_preset_records_its_own_flags_and_the_driver_records_the_whole_command(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("cuda_preset", BENCHMARKS / "cuda_preset.py")
+    cp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cp)
+    seen = {}
+
+    def fake_record(exp, description, argv, command):
+        seen.update(exp=exp, argv=argv, command=command)
+        return 0
+
+    monkeypatch.setattr(cp, "record", fake_record)
+    assert cp.main(["--tile", "8000", "--device", "cpu", "--out", str(tmp_path / "c.json")]) == 0
+    assert seen["argv"] == ["--seeds", "0", "--device", "cpu", "--out", str(tmp_path / "c.json")]  # one seed by default
+    assert seen["command"] == f"python benchmarks/cuda_preset.py --tile 8000 --device cpu --out {tmp_path / 'c.json'}"
+    assert seen["exp"].extra["tile"] == 8000 and seen["exp"].fixed["train_size"] is None and list(seen["exp"].arms) == ["cuda"]
