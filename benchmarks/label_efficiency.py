@@ -153,6 +153,7 @@ def summarize(runs: list[dict], per_class: list[int]) -> dict:
 
 # ----------------------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """This script's flags (its own: the label draws, the data seed and the workers are not the driver's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="training settings (default cpu)")
     parser.add_argument("--data", default="offline", choices=["auto", "offline", "torchvision"], help="data source (default offline)")
@@ -189,6 +190,7 @@ def setting(args: argparse.Namespace) -> tuple[TrainConfig, tuple, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Baselines first, then every job (in ``--workers`` processes), the record rewritten after each."""
     args = parse_args(argv)
     cfg, split, options = setting(args)
     device = pick_device(cfg.device)
@@ -200,11 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs, t0 = jobs_for(args), time.perf_counter()
 
     def write(finished: bool) -> None:
+        """Save the record as it stands (the one schema, atomically)."""
         record = new_record(runs, cfg.to_dict(), command=command, device=device, **extra, finished=finished,
                             summary=summarize(runs, args.per_class))
         save_record(args.out, record)
 
     def finished(run: dict) -> None:
+        """Keep a finished job's run, save, report."""
         runs.append(run)
         write(False)
         shown = {k: v for k, v in run.items() if k in ("kind", "seed", "per_class", "draw", "accuracy", "job_s")}
