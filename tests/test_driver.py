@@ -12,6 +12,7 @@ import torch
 
 from clhelpers.config import preset
 from clhelpers.records import REQUIRED, SCHEMA, load_record, paired_difference, summarize
+from clhelpers.train import load_split
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))  # as when a script runs: python benchmarks/<script>.py imports _driver
@@ -119,7 +120,6 @@ def test_experiment_and_record_seeds_reject_what_cannot_run(tmp_path):
 def test_the_baselines_are_the_untrained_encoder_and_raw_pixels_scored_like_the_arms():
     from clhelpers.evaluate import knn_monitor, untrained_encoder
     from clhelpers.metrics import pixel_knn_accuracy
-    from clhelpers.train import load_split
 
     cfg = replace(tiny_base(), seed=4)
     split = load_split(cfg, torch.device("cpu"))
@@ -158,3 +158,20 @@ def test_cuda_preset_records_its_own_flags_and_the_driver_records_the_whole_comm
     assert seen["argv"] == ["--seeds", "0", "--device", "cpu", "--out", str(tmp_path / "c.json")]  # one seed by default
     assert seen["command"] == f"python benchmarks/cuda_preset.py --tile 8000 --device cpu --out {tmp_path / 'c.json'}"
     assert seen["exp"].extra["tile"] == 8000 and seen["exp"].fixed["train_size"] is None and list(seen["exp"].arms) == ["cuda"]
+
+
+@pytest.mark.parametrize("script,kind", [("collapse_table", "simsiam_no_stopgrad"), ("methods_table", "triplet"),
+                                         ("augment_ablation", "recipe, batch-wide"), ("flawed_vs_fixed", "flawed")])
+def test_one_real_arm_of_each_script_trains_and_reports_its_metrics(script, kind):
+    spec = importlib.util.spec_from_file_location(script, BENCHMARKS / f"{script}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    exp = module.EXPERIMENT
+    cfg = replace(tiny_base(), train_size=256, test_size=200, batch_size=128, epochs=1, seed=1, **{
+        k: v for k, v in exp.fixed.items() if k in ("amp", "cpu_amp")})
+    split = load_split(cfg, torch.device("cpu"))
+    row = exp.arms[kind](cfg, split, False)
+    for metric in exp.metrics:
+        low, high = {"positive_cosine": (-1.0, 1.0)}.get(metric, (0.0, 8.0 if "rank" in metric else 1.0))  # rank <= d = 8
+        assert low <= row[metric] <= high, (metric, row[metric])
+    assert "kind" not in row or row["kind"] == kind
