@@ -64,7 +64,7 @@ from clhelpers.train import load_split, train  # noqa: E402
 KINDS = ("simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised")
 
 
-def measure(encoder: torch.nn.Module, split: tuple, options: dict, knn_k: int, device: torch.device,
+def encoder_scores(encoder: torch.nn.Module, split: tuple, options: dict, knn_k: int, device: torch.device,
             space_of: torch.nn.Module | None = None) -> dict:
     """``evaluate.label_scores`` of ``encoder``'s features (or, with ``space_of`` = a trained method, its z) on
     ``split``, for ``options["per_class"]`` counts, ``options["draws"]`` draws seeded by ``options["label_seed"]``."""
@@ -92,9 +92,9 @@ def ssl_job(job: dict, cfg: TrainConfig, split: tuple, options: dict, device: to
     """SimCLR (``simclr_h`` and ``simclr_z``) or SimCLR without a head (``nohead_h``) trained with ``job["seed"]``."""
     run_cfg = replace(cfg, seed=job["seed"], method="simclr" if job["kind"] == "simclr" else "simclr-nohead")
     result = train(run_cfg, progress=False, data=split)
-    out = {f"{job['kind']}_h": measure(result.encoder, split, options, cfg.knn_k, device)}
+    out = {f"{job['kind']}_h": encoder_scores(result.encoder, split, options, cfg.knn_k, device)}
     if job["kind"] == "simclr":
-        out["simclr_z"] = measure(result.encoder, split, options, cfg.knn_k, device, space_of=result.method)
+        out["simclr_z"] = encoder_scores(result.encoder, split, options, cfg.knn_k, device, space_of=result.method)
     return {"results": out, "knn_history": [h["knn_acc"] for h in result.history if h["knn_acc"] is not None],
             "final_loss": result.history[-1]["loss"], "train_s": sum(h["epoch_s"] for h in result.history)}
 
@@ -127,10 +127,10 @@ def run_job(job: dict, cfg_dict: dict, split: tuple, options: dict) -> dict:
 
 def baseline_runs(cfg: TrainConfig, split: tuple, seeds: list[int], options: dict, device: torch.device) -> list[dict]:
     """Raw pixels once (nothing trained: every seed would give the same numbers) and the untrained encoder per seed."""
-    runs = [{"kind": "pixels", "results": {"pixels": measure(PIXELS, split, options, cfg.knn_k, device)}}]
+    runs = [{"kind": "pixels", "results": {"pixels": encoder_scores(PIXELS, split, options, cfg.knn_k, device)}}]
     for s in seeds:
         encoder = untrained_encoder(replace(cfg, seed=s), device)
-        runs.append({"kind": "random", "seed": s, "results": {"random_h": measure(encoder, split, options, cfg.knn_k, device)}})
+        runs.append({"kind": "random", "seed": s, "results": {"random_h": encoder_scores(encoder, split, options, cfg.knn_k, device)}})
     return runs
 
 
