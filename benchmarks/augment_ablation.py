@@ -1,31 +1,30 @@
 """Notebook 04's augmentation ablation: which parts of the views matter, over seeds.
 
-Every setting trains the same preset (default ``cpu-sweep``: 4,000 digits, small encoder, 5 epochs) with
-other views and is scored on the 1,000 held-out digits by kNN and by a 10-labels-per-class linear probe
-(mean of 5 label draws), the number where short runs separate best. The settings (``SETTINGS``): no
-augmentation, crops only, the ``cpu`` recipe's views (``clhelpers.config.CPU_VIEWS``), the recipe with
-random erasing added, the recipe at twice its strength, the recipe with one part left out at a time
-(crop, rotation, shear, shift, noise), and the recipe's views made batch-wide (``TrainConfig.batchwide_views``:
-one crop/rotation/shear/shift per view for the whole batch, the bug notebook 04 shows). The untrained encoder and raw pixels are scored on the same split.
-Writes a record with machine, command, date, git commit and seeds (``clhelpers.sweeps.save_record``), after
-every seed, so an interrupted run keeps what it finished::
+Every arm (``SETTINGS``) trains the same preset (default ``cpu-sweep``: 4,000 digits, small encoder, 5 epochs) with
+other views and is scored on the 1,000 held-out digits by kNN and by a 10-labels-per-class linear probe (mean of 5
+label draws, ``benchmarks/_driver.probe_score``), the number where short runs separate best. The settings: no
+augmentation, crops only, the ``cpu`` recipe's views (``clhelpers.config.CPU_VIEWS``), the recipe with random
+erasing added, the recipe at twice its strength, the recipe with one part left out at a time (crop, rotation,
+shear, shift, noise), and the recipe's views made batch-wide (``TrainConfig.batchwide_views``: one
+crop/rotation/shear/shift per view for the whole batch, the bug notebook 04 shows). Baselines (untrained encoder,
+raw pixels), summary, paired differences against ``recipe`` and saving after every seed: ``benchmarks/_driver.py``.
+Choose settings with ``--kinds`` (names with spaces quoted)::
 
     CLHELPERS_OFFLINE=1 python benchmarks/augment_ablation.py --seeds 0 1 2 --out benchmarks/augment-ablation-cpu-2core.json
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
+from functools import partial
+from pathlib import Path
 
-import torch
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-from clhelpers.augment import ViewParams
-from clhelpers.config import CPU_VIEWS, PRESETS, preset
-from clhelpers.device import pick_device
-from clhelpers.evaluate import split_scores
-from clhelpers.sweeps import save_record, script_command, summarize_runs
-from clhelpers.train import load_split, train, untrained_encoder
+from _driver import Experiment, main, probe_score  # noqa: E402
+from clhelpers.augment import ViewParams  # noqa: E402
+from clhelpers.config import CPU_VIEWS, TrainConfig  # noqa: E402
+from clhelpers.train import train  # noqa: E402
 
 SETTINGS: dict[str, ViewParams] = {
     "none": ViewParams.identity(),
@@ -44,46 +43,18 @@ SETTINGS: dict[str, ViewParams] = {
 BATCH_WIDE = {"recipe, batch-wide"}  # settings trained with TrainConfig.batchwide_views (notebook 04's bug, measured)
 
 
-def baselines(cfg, split: tuple, seed: int) -> list[dict]:
-    """The untrained encoder (seeded like a run) and raw pixels, scored like the runs."""
-    untrained = untrained_encoder(cfg, split[0].device)
-    pixels = torch.nn.Flatten()  # embed() hands it images as floats in [0, 1]: the raw-pixel features
-    return [{"setting": "random init", "seed": seed, **split_scores(untrained, split, cfg.knn_k, seed=seed)},
-            {"setting": "raw pixels", "seed": seed, **split_scores(pixels, split, cfg.knn_k, seed=seed)}]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS), metavar="SETTING")
-    p.add_argument("--epochs", type=int, help="override the preset's epochs")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    p.add_argument("--quiet", action="store_true")
-    p.add_argument("--out", required=True)
-    args = p.parse_args(argv)
-    device, runs = pick_device(args.device), []
-    command = script_command("augment_ablation.py", argv)
-    for seed in args.seeds:
-        cfg = replace(preset(args.preset), source="offline", device=device.type, seed=seed, out_dir=None, resume=False,
-                      **({"epochs": args.epochs} if args.epochs else {}))
-        split = load_split(cfg, device)
-        runs += baselines(cfg, split, seed)
-        for name in args.settings:
-            result = train(replace(cfg, views=SETTINGS[name], batchwide_views=name in BATCH_WIDE), progress=not args.quiet)
-            runs.append({"setting": name, "seed": seed, "views": SETTINGS[name].as_dict(), "batchwide_views": name in BATCH_WIDE,
-                         **split_scores(result.method.encoder, split, cfg.knn_k, seed=seed),
-                         "train_s": sum(h["epoch_s"] for h in result.history)})
-            print(f"seed {seed} {name:24s} kNN {runs[-1]['knn_acc']:.4f} probe10 {runs[-1]['probe10']:.4f}",
-                  file=sys.stderr, flush=True)
-        summary = {m: summarize_runs(runs, by="setting", metric=m) for m in ("knn_acc", "probe10")}
-        save_record(args.out, runs, command, device=device, preset=args.preset, epochs=cfg.epochs,
-                    finished=seed == args.seeds[-1], summary=summary)
-    for name, s in summary["probe10"].items():
-        print(f"{name:24s} kNN {summary['knn_acc'][name]['mean']:.4f} ± {summary['knn_acc'][name]['sd']:.4f}   "
-              f"probe10 {s['mean']:.4f} ± {s['sd']:.4f}")
-    return 0
+def run_setting(name: str, cfg: TrainConfig, split: tuple, progress: bool) -> dict:
+    """Train ``cfg`` with the views of setting ``name`` on ``split``; kNN and the 10-labels probe of h."""
+    batchwide = name in BATCH_WIDE
+    result = train(replace(cfg, views=SETTINGS[name], batchwide_views=batchwide), progress=progress, data=split)
+    return {"views": SETTINGS[name].as_dict(), "batchwide_views": batchwide, **probe_score(result.method.encoder, split, cfg),
+            "epochs": cfg.epochs, "train_s": sum(h["epoch_s"] for h in result.history)}
 
+
+EXPERIMENT = Experiment("augment_ablation.py", {name: partial(run_setting, name) for name in SETTINGS},
+                        metrics=("knn_acc", "probe10"), score=probe_score, reference="recipe", fixed={"source": "offline"})
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(EXPERIMENT, __doc__.split("\n\n")[0]))

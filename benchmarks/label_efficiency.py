@@ -1,6 +1,6 @@
 """Label efficiency: test accuracy against labelled digits per class, for SimCLR features and their baselines.
 
-Records, as JSON (``clhelpers.sweeps.save_record``: machine, command, date, git commit, seeds), how well each
+Records, as JSON (``clhelpers.records``: the one schema, saved after every finished job), how well each
 representation classifies the held-out digits when only 1, 10, 100 or all labels per class are known. This is
 the evidence behind notebook 05's central figure; the notebook draws the recorded curves beside its live run.
 
@@ -10,15 +10,15 @@ under nbval), in **float32** (``amp`` and ``cpu_amp`` off) so that the numbers m
 loaded once (the preset's ``train_size`` subset drawn with ``--data-seed``) and every run trains on it
 (``train(config, data=...)``); the test digits are never trained on.
 
-Kinds (the keys of the record's ``summary``), each measured with the linear probe (``probe``: multinomial
-logistic regression on frozen, standardized features, ``clhelpers.metrics.few_label_probe``) and kNN (``knn``:
-cosine, weighted vote, k = min(knn_k, per_class), so 1-NN for one label per class):
+Kinds (the keys of the record's ``summary``), each measured by ``clhelpers.evaluate.label_scores`` with the linear
+probe (``probe``: multinomial logistic regression on frozen, standardized features, ``metrics.few_label_probe``) and
+kNN (``knn``: cosine, weighted vote, k = min(knn_k, per_class), so 1-NN for one label per class):
 
 * ``simclr_h``: SimCLR trained with the preset (``--seeds``), the backbone features h (what we evaluate);
 * ``simclr_z``: the same runs' projections z = head(h) (eval mode), the space the loss acts in;
 * ``nohead_h``: SimCLR trained **without** a projection head (method ``simclr-nohead``: the loss on h itself);
-* ``random_h``: the same encoder at random initialization (seeded like each run; eval mode);
-* ``pixels``: raw pixels in [0, 1] (nothing trained; the same label draws);
+* ``random_h``: the same encoder at random initialization (``evaluate.untrained_encoder``, seeded like each run);
+* ``pixels``: raw pixels in [0, 1] (``evaluate.PIXELS``; nothing trained, so measured once; the same label draws);
 * ``supervised``: the same encoder + a linear classifier trained from scratch with cross-entropy (method
   ``supervised``) on **only the labelled digits** of a draw, with the preset's views, learning rate, weight
   decay and schedule. Budget: the **same number of optimizer steps** as a SimCLR run (preset epochs x steps
@@ -27,11 +27,14 @@ cosine, weighted vote, k = min(knn_k, per_class), so 1-NN for one label per clas
   ``steps / (n // batch)``; the warm-up keeps its length in steps. ``probe`` is the accuracy of its own
   classifier on the test digits; ``knn`` uses its features h with the labelled digits as neighbours.
 
-Label draws: ``--draws`` draws per count, made exactly as ``few_label_probe`` makes them (seed ``--label-seed``),
-the same for every kind and seed (a paired comparison); supervised draw d is trained with seed d. "all" uses
-every training label (one value per seed). Summary: mean and sample sd over all seed x draw values.
+Label draws: ``--draws`` draws per count, ``clhelpers.metrics.label_draws`` (the draws of ``few_label_probe``, seed
+``--label-seed``), the same for every kind and seed (a paired comparison); supervised draw d is trained with seed
+d. "all" uses every training label (one value per seed). Summary: mean and sample sd over all seed x draw values
+(``records.summarize``).
 
-Independent trainings run in parallel processes (``--workers``); results are written after every finished job.
+Why not ``benchmarks/_driver.py``'s seed loop: the supervised runs are seeded by label draw, not by training seed,
+and the independent trainings run in parallel processes (``--workers``); the record is written after every
+finished job instead of after every seed. Everything measured comes from ``clhelpers.evaluate``.
 
     python benchmarks/label_efficiency.py --out benchmarks/label-efficiency-gpu.json --device cuda --workers 8
     python benchmarks/label_efficiency.py --epochs 1 --seeds 0 --draws 2 --per-class 1 10 --out /tmp/le.json  # smoke
@@ -40,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -53,43 +55,26 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clhelpers.config import PRESETS, TrainConfig, preset  # noqa: E402
-from clhelpers.data import to_float_images  # noqa: E402
 from clhelpers.device import pick_device  # noqa: E402
-from clhelpers.evaluate import embed  # noqa: E402
-from clhelpers.metrics import few_label_probe, knn_accuracy, linear_probe_accuracy  # noqa: E402
-from clhelpers.sweeps import save_record, script_command  # noqa: E402
-from clhelpers.train import load_split, train, untrained_encoder  # noqa: E402
+from clhelpers.evaluate import PIXELS, embed, features, label_scores, untrained_encoder  # noqa: E402
+from clhelpers.metrics import knn_accuracy, label_draws  # noqa: E402
+from clhelpers.records import command_as_typed, new_record, save_record, summarize as stats  # noqa: E402
+from clhelpers.train import load_split, train  # noqa: E402
 
 KINDS = ("simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised")
 
 
-# ----------------------------------------------------------------------------------------- label draws
-def label_draws(train_labels: torch.Tensor, test_labels: torch.Tensor, per_class: int, draws: int, seed: int) -> list[torch.Tensor]:
-    """The training rows of each draw, exactly as ``few_label_probe(..., per_class, draws, seed)`` picks them."""
-    labels = train_labels.cpu()
-    classes = torch.unique(torch.cat([labels, test_labels.cpu()])).tolist()
-    members = [torch.nonzero(labels == c).flatten() for c in classes]
-    if min(len(rows) for rows in members) < per_class:
-        raise ValueError(f"per_class={per_class}: some class has fewer training digits; use a smaller count")
-    generator = torch.Generator().manual_seed(int(seed))
-    return [torch.cat([rows[torch.randperm(len(rows), generator=generator)[:per_class]] for rows in members])
-            for _ in range(draws)]
-
-
-def measure(train_feats: torch.Tensor, y_train: torch.Tensor, test_feats: torch.Tensor, y_test: torch.Tensor,
-            options: dict, knn_k: int, device: torch.device) -> dict:
-    """``{"probe": {pc: [accs]}, "knn": {pc: [accs]}}`` for each count of ``options["per_class"]`` (one value per
-    label draw) and "all" (one value), computed on ``device``."""
-    train_feats, y_train, test_feats, y_test = (t.to(device) for t in (train_feats, y_train, test_feats, y_test))
-    per_class, draws, label_seed = options["per_class"], options["draws"], options["label_seed"]
-    out: dict = {"probe": {}, "knn": {}}
-    for pc in per_class:
-        out["probe"][str(pc)] = few_label_probe(train_feats, y_train, test_feats, y_test, pc, draws, label_seed)["accs"]
-        out["knn"][str(pc)] = [knn_accuracy(train_feats[idx], y_train[idx], test_feats, y_test, k=min(knn_k, pc))
-                               for idx in label_draws(y_train, y_test, pc, draws, label_seed)]
-    out["probe"]["all"] = [linear_probe_accuracy(train_feats, y_train, test_feats, y_test)]
-    out["knn"]["all"] = [knn_accuracy(train_feats, y_train, test_feats, y_test, k=knn_k)]
-    return out
+def encoder_scores(encoder: torch.nn.Module, split: tuple, options: dict, knn_k: int, device: torch.device,
+            space_of: torch.nn.Module | None = None) -> dict:
+    """``evaluate.label_scores`` of ``encoder``'s features (or, with ``space_of`` = a trained method, its z) on
+    ``split``, for ``options["per_class"]`` counts, ``options["draws"]`` draws seeded by ``options["label_seed"]``."""
+    x_train, y_train, x_test, y_test = split
+    if space_of is None:
+        f_train, f_test = embed(encoder, x_train), embed(encoder, x_test)
+    else:
+        f_train, f_test = features(space_of, x_train, "z"), features(space_of, x_test, "z")
+    return label_scores(f_train.to(device), y_train.to(device), f_test.to(device), y_test.to(device),
+                        options["per_class"], options["draws"], options["label_seed"], k=knn_k)
 
 
 # ----------------------------------------------------------------------------------------- one job
@@ -103,48 +88,53 @@ def supervised_config(cfg: TrainConfig, n: int, steps: int, seed: int) -> TrainC
                    knn_k=min(cfg.knn_k, n))  # train()'s kNN monitor needs k <= the training digits
 
 
-def run_job(job: dict, cfg_dict: dict, split: tuple, options: dict) -> dict:
-    """Train what ``job`` says on ``split`` and measure it; runs in a worker process."""
-    torch.set_num_threads(options["threads"])
-    cfg = TrainConfig.from_dict(cfg_dict)
+def ssl_job(job: dict, cfg: TrainConfig, split: tuple, options: dict, device: torch.device) -> dict:
+    """SimCLR (``simclr_h`` and ``simclr_z``) or SimCLR without a head (``nohead_h``) trained with ``job["seed"]``."""
+    run_cfg = replace(cfg, seed=job["seed"], method="simclr" if job["kind"] == "simclr" else "simclr-nohead")
+    result = train(run_cfg, progress=False, data=split)
+    out = {f"{job['kind']}_h": encoder_scores(result.encoder, split, options, cfg.knn_k, device)}
+    if job["kind"] == "simclr":
+        out["simclr_z"] = encoder_scores(result.encoder, split, options, cfg.knn_k, device, space_of=result.method)
+    return {"results": out, "knn_history": [h["knn_acc"] for h in result.history if h["knn_acc"] is not None],
+            "final_loss": result.history[-1]["loss"], "train_s": sum(h["epoch_s"] for h in result.history)}
+
+
+def supervised_job(job: dict, cfg: TrainConfig, split: tuple, options: dict, device: torch.device) -> dict:
+    """The supervised CNN trained on the labelled digits of one draw (``metrics.label_draws``) or on all of them:
+    the accuracy of its own classifier and the kNN of its features h with the labelled digits as neighbours."""
     x_train, y_train, x_test, y_test = split
-    t0, device = time.perf_counter(), pick_device(cfg.device)
-
-    def m(f_train: torch.Tensor, f_test: torch.Tensor) -> dict:
-        return measure(f_train, y_train, f_test, y_test, options, cfg.knn_k, device)
-
-    if job["kind"] in ("simclr", "nohead"):
-        run_cfg = replace(cfg, seed=job["seed"], method="simclr" if job["kind"] == "simclr" else "simclr-nohead")
-        result = train(run_cfg, progress=False, data=split)
-        h_train, h_test = embed(result.encoder, x_train), embed(result.encoder, x_test)
-        out = {f"{job['kind']}_h": m(h_train, h_test)}
-        if job["kind"] == "simclr":
-            with torch.no_grad():
-                z_train, z_test = (result.method.head(h.to(device)).float().cpu() for h in (h_train, h_test))
-            out["simclr_z"] = m(z_train, z_test)
-        extra = {"knn_history": [h["knn_acc"] for h in result.history if h["knn_acc"] is not None],
-                 "final_loss": result.history[-1]["loss"], "train_s": sum(h["epoch_s"] for h in result.history)}
-        return {**job, "results": out, **extra, "job_s": time.perf_counter() - t0}
     idx = torch.arange(len(y_train)) if job["per_class"] == "all" else \
         label_draws(y_train, y_test, job["per_class"], options["draws"], options["label_seed"])[job["draw"]]
     run_cfg = supervised_config(cfg, len(idx), options["steps"], job["seed"])
     result = train(run_cfg, progress=False, data=(x_train[idx], y_train[idx], x_test, y_test))
     method = result.method.eval()
+    h_test, h_lab = embed(result.encoder, x_test), embed(result.encoder, x_train[idx])
     with torch.no_grad():
-        h_test = embed(result.encoder, x_test)
         acc = float((method.classifier(h_test.to(device)).argmax(1).cpu() == y_test).float().mean())
-    h_lab = embed(result.encoder, x_train[idx])
-    knn = knn_accuracy(h_lab, y_train[idx], h_test, y_test, k=cfg.knn_k if job["per_class"] == "all" else min(cfg.knn_k, job["per_class"]))
-    return {**job, "accuracy": acc, "knn": knn, "batch_size": run_cfg.batch_size, "epochs": run_cfg.epochs,
-            "steps": run_cfg.epochs * (len(idx) // run_cfg.batch_size), "train_s": sum(h["epoch_s"] for h in result.history),
-            "job_s": time.perf_counter() - t0}
+    k = cfg.knn_k if job["per_class"] == "all" else min(cfg.knn_k, job["per_class"])
+    return {"accuracy": acc, "knn": knn_accuracy(h_lab, y_train[idx], h_test, y_test, k=k), "batch_size": run_cfg.batch_size,
+            "epochs": run_cfg.epochs, "steps": run_cfg.epochs * (len(idx) // run_cfg.batch_size),
+            "train_s": sum(h["epoch_s"] for h in result.history)}
+
+
+def run_job(job: dict, cfg_dict: dict, split: tuple, options: dict) -> dict:
+    """Train what ``job`` says on ``split`` and measure it; runs in a worker process."""
+    torch.set_num_threads(options["threads"])
+    cfg, t0 = TrainConfig.from_dict(cfg_dict), time.perf_counter()
+    run = ssl_job if job["kind"] in ("simclr", "nohead") else supervised_job
+    return {**job, **run(job, cfg, split, options, pick_device(cfg.device)), "job_s": time.perf_counter() - t0}
+
+
+def baseline_runs(cfg: TrainConfig, split: tuple, seeds: list[int], options: dict, device: torch.device) -> list[dict]:
+    """Raw pixels once (nothing trained: every seed would give the same numbers) and the untrained encoder per seed."""
+    runs = [{"kind": "pixels", "results": {"pixels": encoder_scores(PIXELS, split, options, cfg.knn_k, device)}}]
+    for s in seeds:
+        encoder = untrained_encoder(replace(cfg, seed=s), device)
+        runs.append({"kind": "random", "seed": s, "results": {"random_h": encoder_scores(encoder, split, options, cfg.knn_k, device)}})
+    return runs
 
 
 # ----------------------------------------------------------------------------------------- summary
-def _stats(values: list[float]) -> dict:
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)}
-
-
 def summarize(runs: list[dict], per_class: list[int]) -> dict:
     """``{kind: {"probe" | "knn": {pc: {"mean", "sd", "n"}}}}`` over every seed x draw value found in ``runs``."""
     pooled: dict = {}
@@ -157,12 +147,13 @@ def summarize(runs: list[dict], per_class: list[int]) -> dict:
             for metric, key in (("probe", "accuracy"), ("knn", "knn")):
                 pooled.setdefault("supervised", {}).setdefault(metric, {}).setdefault(str(run["per_class"]), []).append(run[key])
     order = [str(pc) for pc in per_class] + ["all"]
-    return {kind: {metric: {pc: _stats(by_pc[pc]) for pc in order if pc in by_pc} for metric, by_pc in metrics.items()}
+    return {kind: {metric: {pc: stats(by_pc[pc]) for pc in order if pc in by_pc} for metric, by_pc in metrics.items()}
             for kind, metrics in pooled.items()}
 
 
 # ----------------------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """This script's flags (its own: the label draws, the data seed and the workers are not the driver's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="training settings (default cpu)")
     parser.add_argument("--data", default="offline", choices=["auto", "offline", "torchvision"], help="data source (default offline)")
@@ -187,58 +178,53 @@ def jobs_for(args: argparse.Namespace) -> list[dict]:
     return jobs
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    device = pick_device(args.device)
-    overrides = {"epochs": args.epochs} if args.epochs else {}
-    cfg = replace(preset(args.preset), source=args.data, device=device.type, amp=False, cpu_amp=False, out_dir=None,
-                  seed=args.data_seed, **overrides)
+def setting(args: argparse.Namespace) -> tuple[TrainConfig, tuple, dict]:
+    """The config (float32, the preset's subset drawn with ``--data-seed``), the split (CPU) and the options."""
+    cfg = replace(preset(args.preset), source=args.data, device=pick_device(args.device).type, amp=False, cpu_amp=False,
+                  out_dir=None, seed=args.data_seed, **({"epochs": args.epochs} if args.epochs else {}))
     split = tuple(t.cpu() for t in load_split(cfg, torch.device("cpu")))
-    x_train, y_train, x_test, y_test = split
-    steps = cfg.epochs * (len(x_train) // cfg.batch_size)
-    options = {"per_class": args.per_class, "draws": args.draws, "label_seed": args.label_seed, "steps": steps,
+    options = {"per_class": args.per_class, "draws": args.draws, "label_seed": args.label_seed,
+               "steps": cfg.epochs * (len(split[0]) // cfg.batch_size),
                "threads": max(1, (os.cpu_count() or 1) // max(1, args.workers))}
-    runs: list[dict] = []
-    pixels = to_float_images(x_train).flatten(1), to_float_images(x_test).flatten(1)
-    runs.append({"kind": "pixels", "results": {"pixels": measure(pixels[0], y_train, pixels[1], y_test, options, cfg.knn_k, device)}})
-    for s in args.seeds:
-        encoder = untrained_encoder(replace(cfg, seed=s), device)
-        features = embed(encoder, x_train), embed(encoder, x_test)
-        runs.append({"kind": "random", "seed": s, "results": {"random_h": measure(features[0], y_train, features[1], y_test,
-                                                                                   options, cfg.knn_k, device)}})
-    command = script_command("label_efficiency.py", argv)
-    extra = dict(config=cfg.to_dict(), per_class=args.per_class + ["all"], draws=args.draws, label_seed=args.label_seed,
-                 all_per_class=len(x_train) / len(torch.unique(y_train)), train_images=len(x_train), test_images=len(x_test),
-                 supervised_steps=steps, float32=True, kinds=list(KINDS))
-    if os.environ.get("GIT_COMMIT"):  # a copy of the working tree without .git (e.g. a lent GPU machine)
-        extra.update(git_commit=os.environ["GIT_COMMIT"], git_note=os.environ.get("GIT_NOTE", ""))
+    return cfg, split, options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Baselines first, then every job (in ``--workers`` processes), the record rewritten after each."""
+    args = parse_args(argv)
+    cfg, split, options = setting(args)
+    device = pick_device(cfg.device)
+    command = None if argv is None else command_as_typed(["python", "benchmarks/label_efficiency.py", *argv])
+    extra = dict(per_class=args.per_class + ["all"], draws=args.draws, label_seed=args.label_seed,
+                 all_per_class=len(split[0]) / len(torch.unique(split[1])), train_images=len(split[0]),
+                 test_images=len(split[2]), supervised_steps=options["steps"], float32=True, kinds=list(KINDS))
+    runs = baseline_runs(cfg, split, args.seeds, options, device)
+    jobs, t0 = jobs_for(args), time.perf_counter()
 
     def write(finished: bool) -> None:
-        save_record(args.out, runs, command, device=device, **extra, finished=finished, summary=summarize(runs, args.per_class))
-
-    write(False)
-    t0 = time.perf_counter()
-    cfg_dict = cfg.to_dict()
-    jobs = jobs_for(args)
+        """Save the record as it stands (the one schema, atomically)."""
+        record = new_record(runs, cfg.to_dict(), command=command, device=device, **extra, finished=finished,
+                            summary=summarize(runs, args.per_class))
+        save_record(args.out, record)
 
     def finished(run: dict) -> None:
+        """Keep a finished job's run, save, report."""
         runs.append(run)
         write(False)
         shown = {k: v for k, v in run.items() if k in ("kind", "seed", "per_class", "draw", "accuracy", "job_s")}
         print(f"[{time.perf_counter() - t0:6.1f} s] done {len(runs) - 1 - len(args.seeds)}/{len(jobs)}: {shown}", flush=True)
 
+    write(False)
     if args.workers == 1:  # in this process (no pickling, easy to debug)
         for job in jobs:
-            finished(run_job(job, cfg_dict, split, options))
+            finished(run_job(job, cfg.to_dict(), split, options))
     else:
         with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(run_job, job, cfg_dict, split, options) for job in jobs]):
+            for future in as_completed([pool.submit(run_job, job, cfg.to_dict(), split, options) for job in jobs]):
                 finished(future.result())
     write(True)
-    summary = summarize(runs, args.per_class)
-    for kind in KINDS:
-        row = summary.get(kind, {}).get("probe", {})
-        print(f"{kind:11s}", "  ".join(f"{pc}: {v['mean']:.3f}±{v['sd']:.3f}" for pc, v in row.items()))
+    for kind, row in summarize(runs, args.per_class).items():
+        print(f"{kind:11s}", "  ".join(f"{pc}: {v['mean']:.3f}±{v['sd']:.3f}" for pc, v in row.get("probe", {}).items()))
     print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
     return 0
 

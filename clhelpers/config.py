@@ -153,7 +153,7 @@ def _positive_ints(cfg: TrainConfig, *names: str) -> None:
               f"{name} must be an int >= 1, got {value!r}")
 
 
-# The views of the "cpu" preset, found by benchmarks/recipe_search.py (record: benchmarks/recipe-search-gpu.json):
+# The views of the "cpu" preset, found by benchmarks/archive/recipe_search.py (record: benchmarks/recipe-search-gpu.json):
 # crops that may also zoom OUT (area 0.5 to 1.3, so digits move and shrink), rotation, shear, shift and
 # pixel noise; no random erasing (on 4,000 digits it cost accuracy). Notebooks 04 and 05 explain each.
 CPU_VIEWS = ViewParams(crop_scale=(0.5, 1.3), rotation=20.0, shear=10.0, translate=0.1, noise_std=0.15, erase_prob=0.0)

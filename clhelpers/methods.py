@@ -1,4 +1,4 @@
-"""Self-supervised methods: what one training step computes, as ``nn.Module``s with one interface.
+"""Self-supervised methods: what one training step computes, as ``nn.Module`` objects with one interface.
 
 A ``Method`` owns the ``encoder`` (the backbone that is evaluated and saved) and whatever else the
 method trains or keeps (heads, a momentum encoder, a queue). A training loop needs three calls::

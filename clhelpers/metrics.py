@@ -27,8 +27,8 @@ from .similarity import unit_rows
 from .validate import check_features, check_labels, check_pair, check_positive, check_temperature
 
 __all__ = [
-    "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "few_label_probe", "alignment", "uniformity",
-    "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share", "entropy_nats",
+    "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "label_draws", "few_label_probe", "alignment",
+    "uniformity", "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share", "entropy_nats",
     "infonce_gradient", "negative_shares",
 ]
 
@@ -158,17 +158,14 @@ def linear_probe_accuracy(
     return float((pred == test_labels.to(device)).float().mean())
 
 
-def few_label_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_feats: torch.Tensor,
-                    test_labels: torch.Tensor, per_class: int, draws: int = 5, seed: int = 0) -> dict:
-    """Linear-probe accuracy with only ``per_class`` labelled training rows of every class.
-
-    Each of the ``draws`` draws picks ``per_class`` rows of every class (present in either split)
-    without replacement, seeded by ``seed`` and different from draw to draw, fits
-    ``linear_probe_accuracy`` on those rows only and scores it on all test rows. Returns
-    ``{"mean": ..., "sd": ..., "accs": [one accuracy per draw], "per_class": per_class}`` where
-    ``sd`` is the sample standard deviation over draws (0.0 for one draw). Same seed, same result.
-    """
-    _check_split(train_feats, train_labels, test_feats, test_labels)
+def label_draws(train_labels: torch.Tensor, test_labels: torch.Tensor, per_class: int, draws: int = 5,
+                seed: int = 0) -> list[torch.Tensor]:
+    """The labelled training rows of each of ``draws`` draws: ``per_class`` rows of every class (present in
+    either split), without replacement, seeded by ``seed`` and different from draw to draw. The one way the
+    project draws few labels: ``few_label_probe`` fits on exactly these rows, and a kNN or a supervised run
+    given the same arguments sees the same digits (a paired comparison)."""
+    for y, name in ((train_labels, "train_labels"), (test_labels, "test_labels")):
+        check_labels(y, len(y) if isinstance(y, torch.Tensor) and y.dim() == 1 else 0, name)
     per_class = _check_count(per_class, "per_class")
     draws = _check_count(draws, "draws")
     labels = train_labels.cpu()
@@ -180,13 +177,27 @@ def few_label_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_
         fix = f"use per_class <= {smallest} or more training rows" if smallest else "give every test class training rows"
         raise ValueError(f"per_class={per_class} but these classes have fewer training rows (class: rows): {short}; {fix}")
     generator = torch.Generator().manual_seed(int(seed))
+    return [torch.cat([rows[torch.randperm(len(rows), generator=generator)[:per_class]] for rows in members.values()])
+            for _ in range(draws)]
+
+
+def few_label_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_feats: torch.Tensor,
+                    test_labels: torch.Tensor, per_class: int, draws: int = 5, seed: int = 0) -> dict:
+    """Linear-probe accuracy with only ``per_class`` labelled training rows of every class.
+
+    Each of the ``draws`` draws (``label_draws``: ``per_class`` rows of every class present in either split,
+    without replacement, seeded by ``seed`` and different from draw to draw) fits
+    ``linear_probe_accuracy`` on those rows only and scores it on all test rows. Returns
+    ``{"mean": ..., "sd": ..., "accs": [one accuracy per draw], "per_class": per_class}`` where
+    ``sd`` is the sample standard deviation over draws (0.0 for one draw). Same seed, same result.
+    """
+    _check_split(train_feats, train_labels, test_feats, test_labels)
     accs = []
-    for _ in range(draws):
-        picked = [rows[torch.randperm(len(rows), generator=generator)[:per_class]] for rows in members.values()]
-        idx = torch.cat(picked).to(train_feats.device)
+    for rows in label_draws(train_labels, test_labels, per_class, draws, seed):
+        idx = rows.to(train_feats.device)
         accs.append(linear_probe_accuracy(train_feats[idx], train_labels[idx], test_feats, test_labels))
-    sd = statistics.stdev(accs) if draws > 1 else 0.0
-    return {"mean": statistics.fmean(accs), "sd": sd, "accs": accs, "per_class": per_class}
+    sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    return {"mean": statistics.fmean(accs), "sd": sd, "accs": accs, "per_class": int(per_class)}
 
 
 # --------------------------------------------------------------------------- geometry

@@ -5,47 +5,22 @@
   time (``fixed_steps``: the batch-size sweep at a fixed number of optimizer steps, not of epochs).
 * ``load_sweeps(folder)`` reads every ``sweep-*.json`` record back (``records.load_record``).
 * ``summarize_runs(runs, by="temperature")`` gives each setting's mean ± sd over seeds.
+* Alignment and uniformity come from ``evaluate.representation_quality``; the recording scripts of
+  ``benchmarks/`` parse their flags and save through ``benchmarks/_driver.py``.
 * ``python -m clhelpers sweep --preset cpu-sweep --seeds 0 1 2 --out benchmarks/sweep-cpu-2core.json`` (``cli``).
 """
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-import torch
-
-from .augment import ViewParams, make_views
-from .config import PRESETS, TrainConfig, preset
+from .config import TrainConfig
 from .data import load_dataset
-from .device import pick_device
-from .evaluate import embed
-from .methods import Method
-from .metrics import alignment, uniformity
-from .records import command_as_typed, load_record, new_record, save_record, summarize
+from .evaluate import representation_quality
+from .records import load_record, summarize
 from .train import train
-
-
-@torch.no_grad()
-def representation_quality(method: Method, images: torch.Tensor, views: ViewParams | None = None, seed: int = 0) -> dict:
-    """Alignment and uniformity (Wang & Isola, 2020) of a trained method on two views of ``images``.
-
-    Measured in the loss space (``z``, the projection head's output, where the temperature acts) and on
-    the encoder features (``h``, what kNN evaluates; after a ReLU, so h lies in the non-negative orthant).
-    Returns ``{"alignment", "uniformity", "alignment_h", "uniformity_h"}``.
-    """
-    device = next(method.parameters()).device
-    gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(seed)
-    v1, v2 = make_views(images.to(device), views, generator=gen)
-    h1, h2 = embed(method.encoder, v1), embed(method.encoder, v2)
-    was_training = method.training
-    method.eval()
-    z1, z2 = (method.head(h.to(device)).float().cpu() for h in (h1, h2))
-    method.train(was_training)
-    return {"alignment": alignment(z1, z2), "uniformity": uniformity(z1),
-            "alignment_h": alignment(h1, h2), "uniformity_h": uniformity(h1)}
 
 
 def run_one(config: TrainConfig, loss: Callable | None = None, progress: bool = True, quality_images: int = 1000) -> dict:
@@ -133,31 +108,3 @@ def summarize_runs(runs: Sequence[dict], by: str, metric: str = "knn_acc", sweep
         raise ValueError(f"no runs{f' with sweep = {sweep!r}' if sweep else ''}: check the sweep name "
                          "('temperature' or 'batch_size') and that the record has runs")
     return {k: summarize(v) for k, v in groups.items()}
-
-
-def recording_args(description: str, kinds: Sequence[str], argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
-    """Parse the flags the recording scripts in ``benchmarks/`` share: ``--preset`` (default cpu-sweep),
-    ``--seeds`` (0 1 2), ``--kinds`` (a subset of ``kinds``), ``--epochs``, ``--device``, ``--quiet``, ``--out``
-    (required). Returns the arguments and the ``TrainConfig`` overrides they give (``epochs``, ``device``)."""
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--preset", default="cpu-sweep", choices=sorted(PRESETS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--kinds", nargs="+", default=list(kinds), choices=list(kinds))
-    p.add_argument("--epochs", type=int, help="override the preset's epochs")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default: the preset's)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--out", required=True, help="write the record (JSON) here")
-    args = p.parse_args(argv)
-    return args, {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
-
-
-def save_script_record(script: str, args: argparse.Namespace, overrides: dict, runs: list[dict],
-                       argv: list[str] | None = None, **extra) -> Path:
-    """Save a record (``records`` schema) for a recording script run with ``recording_args``: the command as
-    typed (``python benchmarks/<script> <argv>``; default: this process's), the config the preset and flags
-    give, the device they chose, the preset, and ``extra``."""
-    command = None if argv is None else command_as_typed(["python", f"benchmarks/{script}", *argv])
-    config = replace(preset(args.preset), **overrides)
-    record = new_record(runs, config.to_dict(), command=command, device=pick_device(config.device),
-                        preset=args.preset, **extra)
-    return save_record(args.out, record)

@@ -36,16 +36,14 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch import nn
 
 from .augment import make_views
-from .config import PRESETS, TrainConfig, preset  # noqa: F401  (re-exported: clhelpers.train.preset)
+from .config import TrainConfig
 from .data import describe_data, load_dataset
 from .device import machine_description, pick_device, set_seed
 from .files import atomic_torch_save, atomic_write_json, load_checked
-from .evaluate import embed
+from .evaluate import knn_monitor, pixel_baseline
 from .methods import Method, build_method
-from .metrics import knn_accuracy, pixel_knn_accuracy
 from .models import Encoder, save_encoder
 
 CHECKPOINT_FORMAT = "clhelpers-train-v2"
@@ -129,28 +127,6 @@ def make_method(cfg: TrainConfig, loss: Callable | None = None) -> Method:
     return build_method(cfg.method, Encoder(cfg.widths, cfg.depth), **options)
 
 
-def untrained_encoder(cfg: TrainConfig, device: torch.device | str | None = None) -> Encoder:
-    """The random-init baseline: exactly the encoder ``train(cfg)`` starts from (seeded from ``cfg.seed`` as
-    ``train`` seeds it; ``tests/test_train.py`` checks the weights are equal), in eval mode, on ``device``."""
-    set_seed(cfg.seed)
-    encoder = Encoder(cfg.widths, cfg.depth).eval()
-    return encoder.to(device) if device is not None else encoder
-
-
-def knn_monitor(encoder: nn.Module, x_train, y_train, x_test, y_test, k: int) -> float:
-    """kNN accuracy of ``encoder``'s features (h) on the test split, neighbours from the training split."""
-    device = x_train.device
-    f_train = embed(encoder, x_train, device=device).to(device)
-    return knn_accuracy(f_train, y_train, embed(encoder, x_test, device=device).to(device), y_test, k=k)
-
-
-def _pixel_baseline(x_train, y_train, x_test, y_test, k: int) -> float | None:
-    """Raw-pixel kNN on the same split; skipped on a CPU where it would take more than a few seconds."""
-    if x_train.device.type == "cpu" and len(x_train) * len(x_test) > 5e7:
-        return None
-    return pixel_knn_accuracy(x_train, y_train, x_test, y_test, k=k)
-
-
 class _State:
     """Everything a checkpoint holds, and the files of ``out_dir``."""
 
@@ -226,7 +202,7 @@ def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tup
     run.fmt, run.steps = fmt, steps
     run.amp = (cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")
     run.info = {"train_images": len(split[0]), "test_images": len(split[2]), "steps_per_epoch": steps,
-                "pixel_knn_acc": _pixel_baseline(*split, cfg.knn_k), "holdout": cfg.holdout,
+                "pixel_knn_acc": pixel_baseline(*split, cfg.knn_k), "holdout": cfg.holdout,
                 "data": (describe_data(cfg.dataset, cfg.source).as_record() if data is None
                          else {"source": "tensors given to train(data=...)"})}
     if device.type == "cuda":

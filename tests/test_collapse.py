@@ -1,6 +1,7 @@
 """Notebook 07's machinery: the ``stop_gradient`` setting reaches SimSiam, the stop-gradient cuts the target
 tensor itself, every parameter and buffer of a momentum branch follows the EMA, and the recording script
-``benchmarks/collapse_table.py`` builds each kind as named and measures collapse where it should.
+``benchmarks/collapse_table.py`` builds each kind as named, and ``evaluate.collapse_stats`` measures collapse where it
+should.
 
 Already covered in tests/test_methods.py (not repeated here): the encoder gets no gradient through the target
 branch with stop-gradient on (and does with it off), the EMA of the first key-encoder weight, MoCo's
@@ -17,6 +18,7 @@ import torch
 
 from clhelpers import methods
 from clhelpers.config import TrainConfig, add_config_arguments, config_from_args, preset
+from clhelpers.evaluate import collapse_stats
 from clhelpers.methods import SimSiam, build_method
 from clhelpers.models import Encoder
 from clhelpers.train import make_method
@@ -138,7 +140,7 @@ def test_collapse_stats_sees_a_collapsed_head_and_a_spread_one():
         for _ in range(3):
             method.project(x, x)
     running = [b.clone() for b in method.buffers()]
-    spread = ct.collapse_stats(method, images)
+    spread = collapse_stats(method, images)
     assert all(torch.equal(a, b) for a, b in zip(running, method.buffers()))  # measuring leaves BatchNorm's statistics
     assert spread["std_reference"] == pytest.approx(16 ** -0.5) and spread["std_reference_h"] == pytest.approx(8 ** -0.5)
     assert spread["embedding_std"] > 0.5 * spread["std_reference"]
@@ -147,6 +149,6 @@ def test_collapse_stats_sees_a_collapsed_head_and_a_spread_one():
     with torch.no_grad():  # every z the same vector: the collapsed solution
         last.weight.zero_()
         last.bias.normal_()
-    collapsed = ct.collapse_stats(method, images)
+    collapsed = collapse_stats(method, images)
     assert collapsed["embedding_std"] < 1e-6 and collapsed["embedding_std_batch"] < 1e-6
     assert collapsed["embedding_std_h"] == pytest.approx(spread["embedding_std_h"])  # h is untouched

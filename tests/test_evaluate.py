@@ -85,3 +85,117 @@ def test_split_scores_match_the_metrics_on_the_same_features():
     assert scores["knn_acc"] > 0.5                                                # the classes differ in where the band is
     with pytest.raises(ValueError, match="load_split"):
         split_scores(torch.nn.Flatten(), split[:3])
+
+
+# --------------------------------------------------------------------------- the unified evaluation
+def banded_split(n_train=80, n_test=40, seed=0):
+    """Images whose class is the row of a bright band: easy for kNN on pixels, 10 classes."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(10).repeat((n_train + n_test) // 10)
+    images = torch.rand(len(labels), 28, 28, generator=g) * 40
+    for i, c in enumerate(labels.tolist()):
+        images[i, 2 * c:2 * c + 3] += 200
+    images = images.to(torch.uint8)
+    return images[:n_train], labels[:n_train], images[n_train:], labels[n_train:]
+
+
+def test_label_scores_use_few_label_probes_draws_for_the_probe_and_for_knn():
+    from clhelpers.evaluate import label_scores
+    from clhelpers.metrics import few_label_probe, knn_accuracy, label_draws, linear_probe_accuracy
+
+    x_train, y_train, x_test, y_test = banded_split()
+    f_train, f_test = x_train.flatten(1).float() / 255, x_test.flatten(1).float() / 255
+    scores = label_scores(f_train, y_train, f_test, y_test, per_class=(1, 3), draws=3, seed=7, k=5)
+    assert set(scores["probe"]) == set(scores["knn"]) == {"1", "3", "all"}
+    draws = label_draws(y_train, y_test, 3, draws=3, seed=7)
+    assert all(torch.bincount(y_train[d], minlength=10).tolist() == [3] * 10 for d in draws)  # 3 of every class
+    assert len({tuple(sorted(d.tolist())) for d in draws}) == 3                                 # three different draws
+    by_hand = [linear_probe_accuracy(f_train[d], y_train[d], f_test, y_test) for d in draws]
+    assert scores["probe"]["3"] == by_hand == few_label_probe(f_train, y_train, f_test, y_test, 3, 3, 7)["accs"]
+    assert scores["knn"]["3"] == [knn_accuracy(f_train[d], y_train[d], f_test, y_test, k=3) for d in draws]  # k = min(k, 3)
+    assert scores["knn"]["all"] == [knn_accuracy(f_train, y_train, f_test, y_test, k=5)]
+    assert scores["probe"]["all"] == [linear_probe_accuracy(f_train, y_train, f_test, y_test)]
+    assert scores["knn"]["all"][0] > 0.8  # the band's row gives the class away
+    with pytest.raises(ValueError, match="per_class=9"):
+        label_draws(y_train, y_test, 9, draws=1)  # 8 training rows per class
+
+
+def test_knn_monitor_and_pixel_baseline_are_the_metrics_on_h_and_on_pixels():
+    from clhelpers.evaluate import PIXELS, knn_monitor, pixel_baseline
+    from clhelpers.metrics import knn_accuracy, pixel_knn_accuracy
+
+    split = banded_split()
+    enc = Encoder(widths=(4, 8, 8), depth=1).eval()
+    expected = knn_accuracy(embed(enc, split[0]), split[1], embed(enc, split[2]), split[3], k=5)
+    assert knn_monitor(enc, *split, k=5) == expected
+    assert pixel_baseline(*split, k=5) == pixel_knn_accuracy(*split, k=5) == knn_monitor(PIXELS, *split, k=5)
+    big = (torch.zeros(10_000, 28, 28, dtype=torch.uint8), torch.zeros(10_000, dtype=torch.long)) * 2
+    assert pixel_baseline(*big, k=5) is None  # 10^8 distances on a CPU: skipped
+
+
+def test_untrained_encoder_is_seeded_and_in_eval_mode():
+    from dataclasses import replace
+
+    from clhelpers.config import preset
+    from clhelpers.evaluate import untrained_encoder
+
+    cfg = replace(preset("cpu-tiny"), seed=3)
+    a, b, c = untrained_encoder(cfg), untrained_encoder(cfg), untrained_encoder(replace(cfg, seed=4))
+    assert not a.training
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
+
+
+def tiny_method():
+    from clhelpers.methods import build_method
+
+    torch.manual_seed(0)
+    return build_method("simclr", Encoder((4, 4, 8), 1), proj_dim=8, hidden_dim=16).eval()
+
+
+def test_features_h_and_z_and_the_positive_cosine():
+    import torch.nn.functional as F
+
+    from clhelpers.augment import make_views
+    from clhelpers.evaluate import features, positive_cosine, representation_quality
+
+    method = tiny_method()
+    images = (torch.rand(64, 28, 28, generator=torch.Generator().manual_seed(5)) * 255).to(torch.uint8)
+    h, z = features(method, images, "h"), features(method, images, "z")
+    assert h.shape == (64, 8) and z.shape == (64, 8)
+    with torch.no_grad():
+        assert torch.allclose(z, method.head(h), atol=1e-5)
+    with pytest.raises(ValueError, match="space must be 'h'"):
+        features(method, images, "x")
+    q = representation_quality(method, images, seed=0)
+    v1, v2 = make_views(images, None, generator=torch.Generator().manual_seed(0))  # the views it measured
+    cos = float(F.cosine_similarity(features(method, v1, "z"), features(method, v2, "z")).mean())
+    assert positive_cosine(q["alignment"]) == pytest.approx(cos, abs=1e-5)  # 1 - alignment / 2
+    with pytest.raises(ValueError, match=r"\[0, 4\]"):
+        positive_cosine(-1.0)
+
+
+def test_representation_quality_ranges():
+    from clhelpers.evaluate import representation_quality
+
+    method = tiny_method()
+    images = (torch.rand(64, 28, 28, generator=torch.Generator().manual_seed(5)) * 255).to(torch.uint8)
+    q = representation_quality(method, images, seed=0)
+    assert set(q) == {"alignment", "uniformity", "alignment_h", "uniformity_h"}
+    for key in ("alignment", "alignment_h"):
+        assert 0.0 <= q[key] <= 4.0
+    for key in ("uniformity", "uniformity_h"):
+        assert -4.0 <= q[key] <= 0.0
+    assert representation_quality(method, images, seed=0) == q  # reproducible
+    assert representation_quality(method, images, seed=1) != q  # other views
+
+
+def test_features_leave_every_submodule_in_its_mode():
+    from clhelpers.evaluate import collapse_stats, features
+
+    method = tiny_method()
+    method.head.train()  # encoder in eval mode, head in training mode
+    images = torch.randint(0, 256, (16, 28, 28), dtype=torch.uint8)
+    features(method, images, "z")
+    collapse_stats(method, images, batch_size=8)
+    assert not method.encoder.training and method.head.training

@@ -1,5 +1,6 @@
-"""benchmarks/label_efficiency.py: its label draws are few_label_probe's, its supervised budget is the SimCLR
-run's in optimizer steps, its summary pools seeds x draws, and a tiny end-to-end run writes a usable record."""
+"""benchmarks/label_efficiency.py: its label draws are few_label_probe's (metrics.label_draws), its supervised budget
+is the SimCLR run's in optimizer steps, its summary pools seeds x draws, and a tiny end-to-end run writes a usable
+record in the one schema."""
 import importlib.util
 import json
 import statistics
@@ -11,6 +12,7 @@ import torch
 
 from clhelpers.config import preset
 from clhelpers.metrics import few_label_probe, linear_probe_accuracy
+from clhelpers.records import REQUIRED, SCHEMA
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "label_efficiency.py"
 spec = importlib.util.spec_from_file_location("label_efficiency", SCRIPT)
@@ -27,7 +29,7 @@ def toy_split(seed=0):
     return x_train, y_train, x_test, y_test
 
 
-def test_label_draws_are_exactly_few_label_probes_draws():
+def test_the_scripts_label_draws_are_exactly_few_label_probes_draws():
     x_train, y_train, x_test, y_test = toy_split()
     draws = le.label_draws(y_train, y_test, per_class=2, draws=4, seed=7)
     assert len(draws) == 4 and all(len(d) == 6 for d in draws)
@@ -35,7 +37,7 @@ def test_label_draws_are_exactly_few_label_probes_draws():
     assert len({tuple(sorted(d.tolist())) for d in draws}) > 1  # a different draw each time
     accs = [linear_probe_accuracy(x_train[d], y_train[d], x_test, y_test) for d in draws]
     assert accs == few_label_probe(x_train, y_train, x_test, y_test, 2, draws=4, seed=7)["accs"]
-    with pytest.raises(ValueError, match="fewer training digits"):
+    with pytest.raises(ValueError, match="fewer training rows"):
         le.label_draws(y_train, y_test, per_class=21, draws=1, seed=0)
 
 
@@ -66,7 +68,9 @@ def test_a_tiny_run_writes_a_record_the_notebook_can_plot(tmp_path, monkeypatch)
     out = tmp_path / "le.json"
     assert le.main(["--seeds", "0", "--draws", "2", "--per-class", "1", "--device", "cpu", "--out", str(out)]) == 0
     record = json.loads(out.read_text())
-    assert {"machine", "command", "created", "git_commit", "seeds", "runs", "summary", "config"} <= set(record)
+    assert set(REQUIRED) <= set(record) and record["schema"] == SCHEMA
+    assert record["seeds"] == [0, 1]  # SimCLR seed 0; supervised draw d trains with seed d
+    assert record["command"] == f"python benchmarks/label_efficiency.py --seeds 0 --draws 2 --per-class 1 --device cpu --out {out}"
     assert record["finished"] and record["all_per_class"] == 400 and record["per_class"] == [1, "all"]
     assert set(record["summary"]) == set(le.KINDS)
     for kind in le.KINDS:

@@ -1,5 +1,6 @@
-"""benchmarks/recipe_search.py: balanced, repeatable label draws; epochs from a CPU time budget; a summary that
-pools seeds, estimates CPU time and ranks only what fits the budget (the parts that decide the recorded recipe)."""
+"""benchmarks/archive/recipe_search.py (the finished search, archived): balanced, repeatable label draws; epochs from
+a CPU time budget; a summary that pools seeds, estimates CPU time and ranks only what fits the budget (the parts
+that decide the recorded recipe); its grids, stored as data, still make valid configurations."""
 import importlib.util
 import json
 import statistics
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "recipe_search.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "archive" / "recipe_search.py"
 spec = importlib.util.spec_from_file_location("recipe_search", SCRIPT)
 rs = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(rs)
@@ -62,3 +63,14 @@ def test_summary_pools_seeds_and_ranks_only_what_fits_the_budget(tmp_path):
     assert by_name["slow"]["meets"]["time"] is False and by_name["fast"]["meets"]["time"] is True
     assert record["best_within_budget"]["name"] == "fast"  # the better one does not fit in 300 s
     assert [r["name"] for r in record["ranking_within_budget"]] == ["fast"]
+
+
+def test_the_grids_are_data_and_every_candidate_makes_a_valid_config():
+    assert {name: len(c) for name, c in rs.GRIDS.items()} == {"round1": 62, "round2": 23, "round3": 5, "smoke": 2}
+    for grid in rs.GRIDS.values():
+        for name, overrides in grid:
+            cfg = rs.make_config(overrides, 0, "cpu", overrides.get("epochs", 1))  # TrainConfig validates every field
+            assert cfg.amp is False and cfg.cpu_amp is False, name                   # the search ran in float32
+    d_t07 = dict(rs.GRIDS["round2"])["D_t0.7"]
+    cfg = rs.make_config(d_t07, 0, "cpu", 60)  # round 2's winner: the cpu preset's recipe
+    assert (cfg.temperature, cfg.weight_decay, cfg.views.crop_scale, cfg.views.erase_prob) == (0.7, 0.1, (0.5, 1.3), 0.0)

@@ -54,7 +54,7 @@ def test_garbage_file_is_reported(tmp_path):
 # kernel: an output folder that already exists, a simulated Ctrl-C, resuming, a stateful method (MoCo).
 CELLS = [
     "import shutil\nfrom dataclasses import replace\nimport matplotlib\nmatplotlib.use('Agg')\n"
-    "import matplotlib.pyplot as plt\nfrom clhelpers.train import preset, train",
+    "import matplotlib.pyplot as plt\nfrom clhelpers.config import preset\nfrom clhelpers.train import train",
     "cfg = replace(preset('cpu-sweep'), source='offline', epochs=3, train_size=256, batch_size=128,\n"
     "              widths=(4, 8, 8), proj_dim=8, hidden_dim=16, test_size=200, out_dir='runs/demo')\n"
     "shutil.rmtree(cfg.out_dir, ignore_errors=True)",

@@ -233,7 +233,8 @@ def test_batchwide_views_setting_makes_every_training_batch_share_one_geometry(m
 
 def test_untrained_encoder_is_exactly_where_training_starts():
     """The random-init baseline of every notebook and record: the weights train(cfg) starts from, for each seed."""
-    from clhelpers.train import _prepare, untrained_encoder
+    from clhelpers.evaluate import untrained_encoder
+    from clhelpers.train import _prepare
 
     for seed in (0, 3):
         cfg = tiny(seed=seed)

@@ -1,8 +1,14 @@
 #!/usr/bin/env python
-"""Recorded search for the CPU training recipe (issue 9): quality per second in float32 on 2 cores.
+"""ARCHIVED: the finished search for the CPU training recipe (issue 9): quality per second in float32 on 2 cores.
 
-Four sub-commands, each writing JSON with the machine, the command, the date and the git commit
-(``git rev-parse HEAD``, or ``$RECIPE_GIT_COMMIT`` where ``.git`` does not travel):
+Kept as the lab notebook of ``benchmarks/recipe-search-gpu.json`` and ``benchmarks/recipe-cpu-timing.json``; the
+candidate grids are data in ``recipe_grids.json`` (round1 and round2 ran, round3 never did). Paths below are
+relative to the repository root (``python benchmarks/archive/recipe_search.py ...``). Its own few-label probe
+stays (below) so that the recorded search reproduces; new experiments use ``clhelpers.evaluate`` and
+``benchmarks/_driver.py``.
+
+Four sub-commands, each writing JSON (atomically) with the machine, the command as typed, the date and the git
+commit (``clhelpers.records``):
 
 ``cpu-timing``
     Seconds per training epoch on THIS CPU for each encoder architecture / batch size, float32,
@@ -10,14 +16,14 @@ Four sub-commands, each writing JSON with the machine, the command, the date and
     the 4,000 offline training digits; the first epoch is a warm-up and is not counted. Records the
     fastest and the median epoch (on a shared machine other processes only ever slow an epoch)::
 
-        CLHELPERS_OFFLINE=1 python benchmarks/recipe_search.py cpu-timing 16-32-64:2:256 16-32-64:1:256 \
+        CLHELPERS_OFFLINE=1 python benchmarks/archive/recipe_search.py cpu-timing 16-32-64:2:256 16-32-64:1:256 \
             --out benchmarks/recipe-cpu-timing.json
 
 ``cpu-check``
     One full training run of a named candidate on this CPU: the measured training time (sum of the
     epochs, kNN evaluation excluded) and its held-out quality, added to the timing file::
 
-        python benchmarks/recipe_search.py cpu-check D_t0.7 --grid round2 --epochs 70 --out benchmarks/recipe-cpu-timing.json
+        python benchmarks/archive/recipe_search.py cpu-check D_t0.7 --grid round2 --epochs 70 --out benchmarks/recipe-cpu-timing.json
 
 ``search``
     Trains candidate configurations x seeds (``--grid round1|round2|round3`` built in below, or
@@ -41,7 +47,7 @@ Four sub-commands, each writing JSON with the machine, the command, the date and
     finished run goes to ``--jsonl`` as it finishes, and ``--deadline-s`` stops the search keeping
     the finished runs::
 
-        CLHELPERS_OFFLINE=1 python benchmarks/recipe_search.py search --grid round1 --seeds 0,1,2 \
+        CLHELPERS_OFFLINE=1 python benchmarks/archive/recipe_search.py search --grid round1 --seeds 0,1,2 \
             --device cuda --workers 14 --random-init --deadline-s 275 --out r1.json
 
 ``summarize``
@@ -49,11 +55,11 @@ Four sub-commands, each writing JSON with the machine, the command, the date and
     and the estimated CPU training time (epochs x seconds per epoch), ranks the configurations, and
     writes the record::
 
-        python benchmarks/recipe_search.py summarize r1.json r2.json --cpu-timing \
+        python benchmarks/archive/recipe_search.py summarize r1.json r2.json --cpu-timing \
             benchmarks/recipe-cpu-timing.json --budget-s 300 --out benchmarks/recipe-search-gpu.json
 
-Uses only ``clhelpers.train`` (``TrainConfig``, ``preset``, ``train``), ``clhelpers.augment.ViewParams``
-and ``clhelpers.evaluate`` (``embed``, ``knn_accuracy``, ``linear_probe_accuracy``). The few-label
+Uses ``clhelpers.config.preset``, ``clhelpers.train.train``, ``clhelpers.evaluate`` (``embed``,
+``untrained_encoder``) and ``clhelpers.metrics`` (``knn_accuracy``, ``linear_probe_accuracy``). The few-label
 probe here (``label_draws`` + ``few_label_probe``) keeps its own draws (seeded ``1000 * shots + d``) so that
 the recorded search reproduces; ``clhelpers.metrics.few_label_probe`` draws differently (same method).
 """
@@ -69,6 +75,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from clhelpers.files import atomic_write_json
+
 BUDGET_S = 300.0          # issue 9: at most 300 s of training on a 2-core CPU in float32
 KNN_K = 20
 SHOTS = (1, 10)           # labelled digits per class for the few-label probes
@@ -77,11 +85,10 @@ TARGETS = {"knn": 0.970, "probe_10": 0.95, "probe_1": 0.75}
 
 # ------------------------------------------------------------------------------ machine, git
 def git_commit() -> str | None:
-    """The commit of the code under test: $RECIPE_GIT_COMMIT (set it where .git does not travel),
-    else ``clhelpers.sweeps.git_commit()`` (``git rev-parse HEAD``)."""
-    from clhelpers.sweeps import git_commit as repo_commit
+    """The commit of the code under test (``clhelpers.records.git_commit``: ``git rev-parse HEAD``)."""
+    from clhelpers.records import git_commit as repo_commit
 
-    return os.environ.get("RECIPE_GIT_COMMIT") or repo_commit()
+    return repo_commit()
 
 
 def machine_info(threads: int | None = None) -> dict:
@@ -101,17 +108,17 @@ def now_utc() -> str:
 # ------------------------------------------------------------------------------ configurations
 def base_config(**overrides):
     """The ``cpu`` preset in float32 (no bf16 autocast anywhere), on the offline data, kNN every 10 epochs."""
-    from clhelpers.train import preset
+    from clhelpers.config import preset
 
     cfg = replace(preset("cpu"), source="offline", amp=False, cpu_amp=False, eval_every=10, out_dir=None, resume=False)
     return replace(cfg, **overrides) if overrides else cfg
 
 
 def _command() -> str:
-    """This process's command line, as the records store it (``clhelpers.sweeps.script_command``)."""
-    from clhelpers.sweeps import script_command
+    """This process's command line as typed (``clhelpers.records.command_as_typed``)."""
+    from clhelpers.records import command_as_typed
 
-    return script_command("recipe_search.py")
+    return command_as_typed()
 
 
 def make_config(overrides: dict, seed: int, device: str, epochs: int):
@@ -172,122 +179,17 @@ def resolve_epochs(overrides: dict, timing: dict) -> int:
     return max(1, int(budget // spe))
 
 
-# Built-in grids: (name, overrides). Overrides are TrainConfig fields relative to the float32 cpu
-# preset; "views" changes the preset's ViewParams (crop (0.4, 1), rotation 20, shear 10,
-# translate 0.1, noise 0.15, erase 0.5); "views_scale" scales them (ViewParams.scaled);
-# "budget_s" sets epochs from the CPU timing file, "epochs" sets them directly.
-STRONG = {"crop_scale": (0.3, 1.0), "rotation": 25.0, "shear": 15.0, "translate": 0.15, "noise_std": 0.2, "erase_prob": 0.7}
+# The candidate grids are data: recipe_grids.json next to this file (round1 and round2 ran; round3 never ran).
+GRIDS_FILE = Path(__file__).resolve().parent / "recipe_grids.json"
 
 
-def _round1() -> list[tuple[str, dict]]:
-    """One change at a time from the preset's recipe at about 300 s of CPU time (60 epochs), plus
-    each architecture at the epochs that fit about 300 s (and more), and a few combinations."""
-    c = []
-    add = lambda name, **o: c.append((name, o))  # noqa: E731
-    E = 60                                                   # the preset's encoder: ~5 s/epoch on 2 cores
-    add("preset90", epochs=90)                               # today's preset, float32 (473 s on the CPU)
-    for e in (40, 60, 120, 180):
-        add(f"base{e}", epochs=e)
-    # temperature, batch, learning rate, weight decay, warm-up
-    for t in (0.1, 0.3, 0.5):
-        add(f"t{t}", epochs=E, temperature=t)
-    add("b128", epochs=E, batch_size=128)
-    add("b128_lr2e-3", epochs=E, batch_size=128, lr=2e-3)
-    add("b512", epochs=E, batch_size=512)
-    add("b512_lr6e-3", epochs=E, batch_size=512, lr=6e-3)
-    for lr in (1e-3, 6e-3, 1e-2):
-        add(f"lr{lr:g}", epochs=E, lr=lr)
-    add("wd1e-2", epochs=E, weight_decay=1e-2)
-    add("wd1e-1", epochs=E, weight_decay=1e-1)
-    add("warmup5", epochs=E, warmup_epochs=5.0)
-    # augmentations, one at a time
-    views = {
-        "crop0.6": {"crop_scale": (0.6, 1.0)}, "crop0.25": {"crop_scale": (0.25, 1.0)},
-        "crop0.5-1.3": {"crop_scale": (0.5, 1.3)}, "square": {"aspect_ratio": (1.0, 1.0)},
-        "aspect0.6": {"aspect_ratio": (0.6, 1 / 0.6)}, "rot0": {"rotation": 0.0}, "rot10": {"rotation": 10.0},
-        "rot30": {"rotation": 30.0}, "shear0": {"shear": 0.0}, "shear20": {"shear": 20.0},
-        "trans0": {"translate": 0.0}, "trans0.2": {"translate": 0.2}, "noise0": {"noise_std": 0.0},
-        "noise0.3": {"noise_std": 0.3}, "erase0": {"erase_prob": 0.0}, "erase0.9": {"erase_prob": 0.9},
-        "eraseBig": {"erase_scale": (0.05, 0.3)}, "erase0.9big": {"erase_prob": 0.9, "erase_scale": (0.05, 0.3)},
-        "noise0_erase0": {"noise_std": 0.0, "erase_prob": 0.0}, "strong": STRONG,
-    }
-    for name, v in views.items():
-        add(name, epochs=E, views=v)
-    add("views_x0.5", epochs=E, views_scale=0.5)
-    add("views_x1.5", epochs=E, views_scale=1.5)
-    # architecture: epochs for about 300 s (first) and more, from the cost relative to the preset's encoder
-    for w, d, epochs in (((16, 32, 64), 1, (120, 180)), ((8, 16, 32), 2, (120, 180)), ((12, 24, 48), 2, (90, 130)),
-                         ((24, 48, 96), 1, (90,)), ((32, 64, 128), 1, (60, 90)), ((8, 32, 64), 2, (80,)),
-                         ((16, 32, 128), 1, (90,)), ((16, 32, 64), 3, (40,)), ((32, 64, 128), 2, (20, 30))):
-        for e in epochs:
-            add(f"w{'-'.join(map(str, w))}_d{d}_e{e}", epochs=e, widths=w, depth=d)
-    add("w16-32-64_d1_b128_e120", epochs=120, widths=(16, 32, 64), depth=1, batch_size=128)
-    add("head128x256", epochs=E, proj_dim=128, hidden_dim=256)
-    add("head32", epochs=E, proj_dim=32)
-    # a few guessed combinations
-    add("strong_t0.1", epochs=E, views=STRONG, temperature=0.1)
-    add("strong_b128", epochs=E, views=STRONG, batch_size=128)
-    add("d1_strong_e120", epochs=120, widths=(16, 32, 64), depth=1, views=STRONG)
-    add("d1_t0.1_e120", epochs=120, widths=(16, 32, 64), depth=1, temperature=0.1)
-    add("d1_lr6e-3_e120", epochs=120, widths=(16, 32, 64), depth=1, lr=6e-3)
-    return c
+def grids() -> dict[str, list[tuple[str, dict]]]:
+    """``{grid: [(name, overrides), ...]}`` from ``recipe_grids.json``."""
+    data = json.loads(GRIDS_FILE.read_text())["grids"]
+    return {name: [(c["name"], c["overrides"]) for c in grid["candidates"]] for name, grid in data.items()}
 
 
-BEST1 = {"crop_scale": (0.5, 1.3), "erase_prob": 0.0}   # round 1's best view changes, together
-
-
-def _round2() -> list[tuple[str, dict]]:
-    """Round 1's best single changes (temperature 0.5, crops that also zoom out, no erasing, weight
-    decay 0.1) with two more seeds, higher temperatures, and their combinations with three seeds."""
-    c = []
-    add = lambda name, **o: c.append((name, o))  # noqa: E731
-    E = 60
-    for name, o in (("base60", {}), ("t0.5", {"temperature": 0.5}), ("crop0.5-1.3", {"views": {"crop_scale": (0.5, 1.3)}}),
-                    ("erase0", {"views": {"erase_prob": 0.0}}), ("wd1e-1", {"weight_decay": 1e-1})):
-        add(name, epochs=E, seeds=[1, 2], **o)                       # seed 0 ran in round 1
-    add("t0.7", epochs=E, temperature=0.7)
-    add("t1.0", epochs=E, temperature=1.0)
-    add("t0.5_erase0", epochs=E, temperature=0.5, views={"erase_prob": 0.0})
-    add("A:t0.5+zoom", epochs=E, temperature=0.5, views={"crop_scale": (0.5, 1.3)})
-    add("B:t0.5+zoom+erase0", epochs=E, temperature=0.5, views=BEST1)
-    add("C:t0.5+zoom+wd0.1", epochs=E, temperature=0.5, weight_decay=0.1, views={"crop_scale": (0.5, 1.3)})
-    add("D:t0.5+zoom+erase0+wd0.1", epochs=E, temperature=0.5, weight_decay=0.1, views=BEST1)
-    add("D_t0.7", epochs=E, temperature=0.7, weight_decay=0.1, views=BEST1)
-    add("D_zoom0.4-1.5", epochs=E, temperature=0.5, weight_decay=0.1, views={"crop_scale": (0.4, 1.5), "erase_prob": 0.0})
-    add("D_aspect0.6", epochs=E, temperature=0.5, weight_decay=0.1, views=BEST1 | {"aspect_ratio": (0.6, 1 / 0.6)})
-    add("D_rot10", epochs=E, temperature=0.5, weight_decay=0.1, views=BEST1 | {"rotation": 10.0})
-    add("D_noise0.3", epochs=E, temperature=0.5, weight_decay=0.1, views=BEST1 | {"noise_std": 0.3})
-    add("D_b512_lr6e-3", epochs=E, temperature=0.5, weight_decay=0.1, views=BEST1, batch_size=512, lr=6e-3)
-    add("D_lr6e-3", epochs=E, temperature=0.5, weight_decay=0.1, views=BEST1, lr=6e-3)
-    add("D_head128x256", epochs=E, temperature=0.5, weight_decay=0.1, views=BEST1, proj_dim=128, hidden_dim=256)
-    add("D_w12-24-48_e90", epochs=90, temperature=0.5, weight_decay=0.1, views=BEST1, widths=(12, 24, 48))
-    add("D_e45", epochs=45, temperature=0.5, weight_decay=0.1, views=BEST1)
-    add("D_e90", epochs=90, temperature=0.5, weight_decay=0.1, views=BEST1)
-    return c
-
-
-DT07 = {"temperature": 0.7, "weight_decay": 0.1, "views": BEST1}   # round 2's best: D_t0.7
-
-
-def _round3() -> list[tuple[str, dict]]:
-    """NOT RUN in the recorded search (device time ran out): the next step, combining round 2's
-    best changes on top of D_t0.7 (each helped on top of D), at the 300 s budget, five seeds."""
-    c = []
-    add = lambda name, **o: c.append((name, o))  # noqa: E731
-    e = {"crop_scale": (0.4, 1.5), "erase_prob": 0.0}
-    add("D_t0.7_budget", **DT07)
-    add("D_t0.7_b128_budget", batch_size=128, **DT07)           # batch 128 epochs are faster on the 2-core CPU
-    add("E:D_t0.7+lr6e-3+zoom0.4-1.5", temperature=0.7, weight_decay=0.1, lr=6e-3, views=e)
-    add("E+noise0.3", temperature=0.7, weight_decay=0.1, lr=6e-3, views=e | {"noise_std": 0.3})
-    add("E+aspect0.6", temperature=0.7, weight_decay=0.1, lr=6e-3, views=e | {"aspect_ratio": (0.6, 1 / 0.6)})
-    return c
-
-
-def _smoke() -> list[tuple[str, dict]]:
-    return [("smoke_a", {"epochs": 2}), ("smoke_b", {"epochs": 1, "views": {"noise_std": 0.0}, "widths": (8, 16, 32)})]
-
-
-GRIDS = {"round1": _round1, "round2": _round2, "round3": _round3, "smoke": _smoke}
+GRIDS = grids()
 
 
 def load_candidates(args) -> list[tuple[str, dict]]:
@@ -296,7 +198,7 @@ def load_candidates(args) -> list[tuple[str, dict]]:
     if args.candidates:
         data = json.loads(Path(args.candidates).read_text())
         return [(d["name"], d["overrides"] | ({"seeds": d["seeds"]} if "seeds" in d else {})) for d in data]
-    return GRIDS[args.grid]()
+    return GRIDS[args.grid]
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -318,7 +220,7 @@ def label_draws(labels, shots: int, draws: int, num_classes: int = 10) -> list:
 
 def few_label_probe(f_train, y_train, f_test, y_test, shots: int, draws: int) -> dict:
     """Linear probe trained on ``shots`` labelled digits per class: mean, sd and values over the draws."""
-    from clhelpers.evaluate import linear_probe_accuracy
+    from clhelpers.metrics import linear_probe_accuracy
 
     accs = [linear_probe_accuracy(f_train[i], y_train[i], f_test, y_test) for i in label_draws(y_train, shots, draws)]
     return {"mean": statistics.fmean(accs), "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0, "values": accs}
@@ -326,7 +228,7 @@ def few_label_probe(f_train, y_train, f_test, y_test, shots: int, draws: int) ->
 
 def feature_metrics(f_train, y_train, f_test, y_test, draws: int, full_probe: bool = True) -> dict:
     """kNN (k=20), few-label probes and (optionally) the all-labels probe, all on the CPU."""
-    from clhelpers.evaluate import knn_accuracy, linear_probe_accuracy
+    from clhelpers.metrics import knn_accuracy, linear_probe_accuracy
 
     f_train, f_test, y_train, y_test = f_train.cpu().float(), f_test.cpu().float(), y_train.cpu(), y_test.cpu()
     m = {"knn": knn_accuracy(f_train, y_train, f_test, y_test, k=KNN_K)}
@@ -370,7 +272,7 @@ def run_one(job: dict) -> dict:
         x_train, y_train = load_mnist("train", source="offline")
         x_test, y_test = load_mnist("test", source="offline")
         if rec["kind"] == "random_init":
-            from clhelpers.train import untrained_encoder
+            from clhelpers.evaluate import untrained_encoder
 
             encoder = untrained_encoder(cfg, job["device"])   # cfg.seed is job["seed"] (make_config)
             history = []
@@ -442,9 +344,7 @@ def cmd_search(args) -> int:
     def save() -> None:
         record["runs"], record["not_run"] = runs, skipped
         record["search_wall_s"] = time.perf_counter() - t_start
-        tmp = Path(args.out).with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=1))
-        os.replace(tmp, args.out)
+        atomic_write_json(args.out, record)
 
     ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_worker_init, initargs=(args.threads,)) as pool:
@@ -528,7 +428,7 @@ def cmd_cpu_timing(args) -> int:
             record["runs"] = [r for r in record["runs"] if r["key"] != key] + [rec]
             print(f"{key}: {rec['s_per_epoch']:.2f} s/epoch fastest, {rec['s_per_epoch_median']:.2f} median "
                   f"(load {rec['load1_after']:.1f})", file=sys.stderr, flush=True)
-            out.write_text(json.dumps(record, indent=1) + "\n")
+            atomic_write_json(out, record)
     return 0
 
 
@@ -541,7 +441,7 @@ def cmd_cpu_check(args) -> int:
     from clhelpers.train import train
 
     torch.set_num_threads(args.threads)
-    cands = dict(GRIDS[args.grid]())
+    cands = dict(GRIDS[args.grid])
     if args.name not in cands:
         raise SystemExit(f"no candidate {args.name!r} in grid {args.grid}: {sorted(cands)}")
     over = dict(cands[args.name])
@@ -564,7 +464,7 @@ def cmd_cpu_check(args) -> int:
            "git_commit": git_commit(), **metrics}
     record = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {"machine": machine_info(args.threads), "runs": []}
     record.setdefault("full_runs", []).append(rec)
-    Path(args.out).write_text(json.dumps(record, indent=1))
+    atomic_write_json(args.out, record)
     print(f"{args.name} seed {args.seed}: {epochs} epochs, training {rec['train_s']:.1f} s (wall {wall:.1f} s), "
           f"kNN {metrics['knn']:.4f}, probe 1/class {metrics['probe_1']['mean']:.3f}, 10/class {metrics['probe_10']['mean']:.3f}",
           file=sys.stderr, flush=True)
@@ -651,7 +551,7 @@ def cmd_summarize(args) -> int:
         "history_columns": ["epoch", "training loss", "kNN accuracy (None: not evaluated)"],
         "runs": [_compact_run(r, config_ids) for f in files for r in f["runs"]],
     }
-    Path(args.out).write_text(json.dumps(_rounded(out), indent=1) + "\n")
+    atomic_write_json(args.out, _rounded(out))
     px = out["pixels"]
     print(f"pixels: knn {px['knn']:.4f}  p1 {px['probe_1']['mean']:.3f}  p10 {px['probe_10']['mean']:.3f}")
     for r in table[: args.show]:

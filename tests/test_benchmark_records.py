@@ -1,0 +1,50 @@
+"""Every JSON file in benchmarks/ is a record in the one schema (``clhelpers.records``), with every schema key stored
+in the file (not only filled in by the loader), and still holds the keys the notebooks and the README read."""
+import json
+from pathlib import Path
+
+import pytest
+
+from clhelpers.records import REQUIRED, SCHEMA, load_record
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+FILES = sorted(BENCHMARKS.rglob("*.json"))
+
+
+def test_there_are_records_to_check():
+    assert len(FILES) >= 15 and (BENCHMARKS / "archive" / "recipe_grids.json") in FILES
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(BENCHMARKS)))
+def test_every_benchmark_json_is_a_record_with_every_schema_key_stored(path):
+    stored = json.loads(path.read_text())
+    missing = [k for k in REQUIRED if k not in stored]
+    assert not missing, f"{path.name} lacks {missing}: record it again, or add them (None where unknown)"
+    assert stored["schema"] == SCHEMA and isinstance(stored["runs"], list) and isinstance(stored["seeds"], list)
+    assert stored["created"] is None or stored["created"][10] == "T"  # ISO 8601, as records.new_record writes it
+    record = load_record(path)
+    assert record["schema"] == SCHEMA and all(record[k] == stored[k] for k in REQUIRED)  # nothing upgraded on load
+
+
+def read(name):
+    return json.loads((BENCHMARKS / name).read_text())
+
+
+def test_the_keys_the_notebooks_read_are_still_there():
+    flawed = read("flawed-vs-fixed-gpu.json")  # notebook 03
+    for metric in ("knn_acc", "probe10", "positive_cosine"):
+        assert {"fixed", "flawed"} <= set(flawed["summary"][metric])
+    assert "random_init" in flawed["summary"]["knn_acc"] and flawed["runs"][1]["pixel_knn_acc"] > 0.9
+    assert {r["kind"] for r in flawed["runs"] if "history" in r} == {"fixed", "flawed"} and flawed["machine"]["gpu"]
+    ablation = read("augment-ablation-cpu-2core.json")  # notebook 04
+    assert {"raw pixels", "random init", "recipe"} <= set(ablation["summary"]["probe10"]) <= set(ablation["summary"]["knn_acc"])
+    label = read("label-efficiency-gpu.json")  # notebook 05
+    assert label["summary"]["simclr_h"]["probe"]["1"]["mean"] > 0.6 and label["config"]["preset"] and label["train_images"]
+    methods = read("methods-cpu-2core.json")  # notebooks 06 and 07: summary[kind], the first run's pixel baseline
+    assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"])
+    assert methods["runs"][1]["pixel_knn_acc"] > 0.9
+    collapse = read("collapse-cpu-2core.json")  # notebook 07
+    assert collapse["preset"] and set(collapse["summary"]["pixel_knn_acc"]) == {"mean", "sd", "n"}
+    assert collapse["summary"]["knn_acc"]["simclr"] == methods["summary"]["nt_xent"]  # notebook 07 asserts this
+    for name in ("sweep-cpu-2core.json", "sweep-cpu-2core-fixed-steps.json"):  # notebook 06, through load_sweeps
+        assert {"sweep", "temperature", "batch_size", "knn_acc", "alignment", "uniformity"} <= set(read(name)["runs"][0])
