@@ -1,12 +1,14 @@
 """Evaluation, one way: features, scores, baselines and representation quality (``python -m clhelpers evaluate``).
 
-Features
+Features:
+
 * ``embed(encoder, images)``: an encoder over many images in eval mode, without gradients
   (``batch_stats=True``: with each batch's BatchNorm statistics, as a training loss sees the outputs).
 * ``features(method, images, space="h" | "z")``: the encoder features h (what kNN and the probes evaluate) or the
   projections z = head(h) (the space the loss acts in).
 
-Scores (the maths lives in ``clhelpers.metrics``: tensors in, numbers out)
+Scores (the maths lives in ``clhelpers.metrics``: tensors in, numbers out):
+
 * ``knn_monitor(encoder, x_train, y_train, x_test, y_test, k)``: kNN accuracy of h, the monitor ``train`` runs.
 * ``label_scores(f_train, y_train, f_test, y_test, per_class, draws, seed, k)``: linear probe and kNN with only a
   few labels per class, on the label draws of ``metrics.label_draws`` (the one way labels are drawn; the same

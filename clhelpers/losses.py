@@ -165,7 +165,7 @@ def nt_xent_floor(n: int, temperature: float) -> float:
     """The least NT-Xent any N pairs of unit vectors can score: ``log(1 + (2N - 2) exp(-(1 + 1/(N-1)) / t))``.
 
     Jensen twice: L >= log(1 + (2N - 2) exp((m - a) / t)), m the mean negative and a the mean positive cosine;
-    0 <= |sum of the 2N vectors|^2 gives m >= -(1 + a) / (2N - 2), so m - a >= -1 - 1/(N-1) (worst at a = 1).
+    0 <= ``|sum of the 2N vectors|^2`` gives m >= -(1 + a) / (2N - 2), so m - a >= -1 - 1/(N-1) (worst at a = 1).
     Reached when each positive equals its anchor and the N points form a regular simplex (cosines -1/(N-1)).
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
