@@ -1,6 +1,12 @@
 """Shared test set-up: a headless matplotlib backend (offline data and the float32 path: ../conftest.py)."""
+import sys
+from pathlib import Path
+
 import matplotlib
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/browser is the package `browser`
+from browser.chromium import browser_context, chromium_path  # noqa: E402,F401  (one Chromium for the whole session)
 
 matplotlib.use("Agg")
 

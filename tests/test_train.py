@@ -184,7 +184,7 @@ def test_train_on_given_tensors():
 
 
 @pytest.mark.slow
-def test_the_cuda_preset_code_path_runs_on_the_cpu(tmp_path):
+def test_the_cuda_preset_code_path_runs_on_the_cpu(tmp_path, monkeypatch):
     """bf16 autocast, channels-last, torch.compile, the large-batch lr and warm-up of the `cuda` preset,
     end to end at tiny size, so a reader with a GPU does not meet the first crash (it also runs on CUDA:
     benchmarks/cuda-preset-compile.json)."""

@@ -5,7 +5,8 @@ token, with its config/data/runtime/settings directories in a temporary folder, 
 *copy* of notebooks/ (so nothing the browser does, such as autosave or checkpoints, can touch
 the repository). Announcements, update checks and the extension manager's PyPI look-ups are
 switched off. Chromium is Debian's (/usr/bin/chromium or $CLHELPERS_CHROMIUM), driven by
-Playwright for Python; no browser is ever downloaded. Both are torn down even when a test fails.
+Playwright for Python (the fixtures `chromium_path` and `browser_context` live in tests/browser/chromium.py and
+are registered once in tests/conftest.py, so the site tests share the same browser); no browser is ever downloaded. Both are torn down even when a test fails.
 
 Set CLHELPERS_BROWSER_NOTEBOOKS=/some/dir to serve another notebooks folder (handy while
 developing the tests against a scratch notebook).
@@ -29,29 +30,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-
-
 def notebooks_source() -> Path:
     return Path(os.environ.get("CLHELPERS_BROWSER_NOTEBOOKS", REPO / "notebooks")).resolve()
-
-
-def find_chromium() -> str | None:
-    """Debian's chromium first; $CLHELPERS_CHROMIUM overrides; then anything Chromium-like on PATH."""
-    candidates = [os.environ.get("CLHELPERS_CHROMIUM"), "/usr/bin/chromium"]
-    candidates += [shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")]
-    for path in candidates:
-        if path and os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
 
 
 def free_port() -> int:
@@ -82,17 +62,6 @@ class Lab:
 
     def log_tail(self, n: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-n:] if self.log.exists() else "(no server log)"
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    path = find_chromium()
-    if path is None:
-        pytest.skip(
-            "no Chromium found: looked for $CLHELPERS_CHROMIUM, /usr/bin/chromium and chromium/chromium-browser/"
-            "google-chrome on PATH. Install it (Debian/Ubuntu: apt-get install chromium) to run the browser tests."
-        )
-    return path
 
 
 def _write_settings(settings_dir: Path) -> None:
@@ -167,26 +136,6 @@ def lab(tmp_path_factory, chromium_path) -> Lab:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser_context(tmp_path_factory, chromium_path):
-    """Headless Chromium with a fresh user-data-dir, via Playwright (no browser download)."""
-    from playwright.sync_api import sync_playwright
-
-    user_data = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(user_data),
-            executable_path=chromium_path,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The site is built once, with the README's command (``sphinx-build -W --keep-going``) into a temporary
 folder, from the stored notebooks (what the site publishes). Chromium and its Playwright context come
-from tests/browser/conftest.py (Debian's chromium, no download; the test skips when there is none).
+from tests/browser/chromium.py (registered in tests/conftest.py) (Debian's chromium, no download; the test skips when there is none).
 
 Skips, each with its reason: Sphinx/nbsphinx/myst-parser not installed (``pip install -r
 requirements-site.txt``), or no ``pandoc`` (``apt-get install pandoc``). Fails when the pages'
@@ -20,8 +20,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/browser is the package `browser`
-from browser.conftest import browser_context, chromium_path  # noqa: E402,F401  (fixtures, reused)
 from sitetools import Built, require_site_tools, run_build  # noqa: E402
 
 
