@@ -58,7 +58,7 @@ from clhelpers.config import PRESETS, TrainConfig, preset  # noqa: E402
 from clhelpers.device import pick_device  # noqa: E402
 from clhelpers.evaluate import PIXELS, embed, features, label_scores, untrained_encoder  # noqa: E402
 from clhelpers.metrics import knn_accuracy, label_draws  # noqa: E402
-from clhelpers.records import command_as_typed, new_record, save_record, summarize as stats  # noqa: E402
+from clhelpers.records import command_as_typed, new_record, save_record, summarize  # noqa: E402
 from clhelpers.train import load_split, train  # noqa: E402
 
 KINDS = ("simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised")
@@ -135,7 +135,7 @@ def baseline_runs(cfg: TrainConfig, split: tuple, seeds: list[int], options: dic
 
 
 # ----------------------------------------------------------------------------------------- summary
-def summarize(runs: list[dict], per_class: list[int]) -> dict:
+def summary_by_kind(runs: list[dict], per_class: list[int]) -> dict:
     """``{kind: {"probe" | "knn": {pc: {"mean", "sd", "n"}}}}`` over every seed x draw value found in ``runs``."""
     pooled: dict = {}
     for run in runs:
@@ -147,7 +147,7 @@ def summarize(runs: list[dict], per_class: list[int]) -> dict:
             for metric, key in (("probe", "accuracy"), ("knn", "knn")):
                 pooled.setdefault("supervised", {}).setdefault(metric, {}).setdefault(str(run["per_class"]), []).append(run[key])
     order = [str(pc) for pc in per_class] + ["all"]
-    return {kind: {metric: {pc: stats(by_pc[pc]) for pc in order if pc in by_pc} for metric, by_pc in metrics.items()}
+    return {kind: {metric: {pc: summarize(by_pc[pc]) for pc in order if pc in by_pc} for metric, by_pc in metrics.items()}
             for kind, metrics in pooled.items()}
 
 
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     def write(finished: bool) -> None:
         """Save the record as it stands (the one schema, atomically)."""
         record = new_record(runs, cfg.to_dict(), command=command, device=device, **extra, finished=finished,
-                            summary=summarize(runs, args.per_class))
+                            summary=summary_by_kind(runs, args.per_class))
         save_record(args.out, record)
 
     def finished(run: dict) -> None:
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             for future in as_completed([pool.submit(run_job, job, cfg.to_dict(), split, options) for job in jobs]):
                 finished(future.result())
     write(True)
-    for kind, row in summarize(runs, args.per_class).items():
+    for kind, row in summary_by_kind(runs, args.per_class).items():
         print(f"{kind:11s}", "  ".join(f"{pc}: {v['mean']:.3f}±{v['sd']:.3f}" for pc, v in row.get("probe", {}).items()))
     print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
     return 0

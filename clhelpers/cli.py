@@ -28,11 +28,10 @@ import sys
 from dataclasses import replace
 
 from . import download, lint
-from .config import PRESETS, add_config_arguments, config_from_args, preset
+from .config import DATA_SOURCES, DEVICES, PRESETS, add_config_arguments, config_from_args, preset
 from .data import DATASETS
 from .device import pick_device
 
-DATA_SOURCES = ("auto", "offline", "torchvision")
 
 
 # ----------------------------------------------------------------------------- data
@@ -99,7 +98,7 @@ def _add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="mnist", choices=tuple(DATASETS))
     parser.add_argument("--source", "--data", dest="source", default="auto", choices=DATA_SOURCES,
                         help="data source (see clhelpers.data)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--k", type=int, default=20, help="neighbours for kNN (default 20)")
 
 

@@ -56,7 +56,7 @@ def test_summary_pools_every_seed_and_draw():
     runs = [{"kind": "simclr", "seed": s, "results": {"simclr_h": {"probe": {"1": [0.5 + s, 0.6 + s], "all": [0.9]}}}}
             for s in (0, 1)]
     runs += [{"kind": "supervised", "per_class": 1, "seed": d, "accuracy": 0.2 + d, "knn": 0.1} for d in (0, 1, 2)]
-    summary = le.summarize(runs, [1])
+    summary = le.summary_by_kind(runs, [1])
     assert summary["simclr_h"]["probe"]["1"] == {"mean": 1.05, "sd": statistics.stdev([0.5, 0.6, 1.5, 1.6]), "n": 4}
     assert summary["simclr_h"]["probe"]["all"]["n"] == 2 and summary["supervised"]["probe"]["1"]["mean"] == pytest.approx(1.2)
     assert list(summary["simclr_h"]["probe"]) == ["1", "all"]  # ordered by labels per class
