@@ -1,4 +1,4 @@
-"""Notebook 04's augmentation ablation: which parts of the views matter, over seeds.
+"""Notebook 05's augmentation ablation: which parts of the views matter, over seeds.
 
 Every arm (``SETTINGS``) trains the same preset (default ``cpu-sweep``: 4,000 digits, small encoder, 5 epochs) with
 other views and is scored on the 1,000 held-out digits by kNN and by a 10-labels-per-class linear probe (mean of 5
@@ -6,7 +6,7 @@ label draws, ``benchmarks/_driver.probe_score``), the number where short runs se
 augmentation, crops only, the ``cpu`` recipe's views (``clhelpers.config.CPU_VIEWS``), the recipe with random
 erasing added, the recipe at twice its strength, the recipe with one part left out at a time (crop, rotation,
 shear, shift, noise), and the recipe's views made batch-wide (``TrainConfig.batchwide_views``: one
-crop/rotation/shear/shift per view for the whole batch, the bug notebook 04 shows). Baselines (untrained encoder,
+crop/rotation/shear/shift per view for the whole batch, the bug notebook 05 shows). Baselines (untrained encoder,
 raw pixels), summary, paired differences against ``recipe`` and saving after every seed: ``benchmarks/_driver.py``.
 Choose settings with ``--kinds`` (names with spaces quoted)::
 
@@ -40,7 +40,7 @@ SETTINGS: dict[str, ViewParams] = {
     "recipe - noise": replace(CPU_VIEWS, noise_std=0.0),
     "recipe, batch-wide": CPU_VIEWS,  # the recipe's views, one geometry per view for the whole batch (noise per image)
 }
-BATCH_WIDE = {"recipe, batch-wide"}  # settings trained with TrainConfig.batchwide_views (notebook 04's bug, measured)
+BATCH_WIDE = {"recipe, batch-wide"}  # settings trained with TrainConfig.batchwide_views (notebook 05's bug, measured)
 
 
 

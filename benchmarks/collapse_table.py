@@ -1,4 +1,4 @@
-"""Notebook 07's "avoiding collapse" table over several seeds: methods with and without negatives, same budget.
+"""Notebook 08's "avoiding collapse" table over several seeds: methods with and without negatives, same budget.
 
 For every seed, one run of each kind (``KINDS``) with ``clhelpers.train.train`` on the preset (default
 ``cpu-sweep``): SimSiam with and without the stop-gradient, BYOL (EMA target), MoCo with momentum 0.99 and
@@ -53,7 +53,7 @@ METRICS = ("knn_acc", "embedding_std", "embedding_std_h", "embedding_std_batch",
 
 
 def config_for(kind: str, base: TrainConfig) -> TrainConfig:
-    """``base`` with the fields of ``KINDS[kind]`` (MoCo: a queue of 4 batches of keys, as in notebook 06, unless the
+    """``base`` with the fields of ``KINDS[kind]`` (MoCo: a queue of 4 batches of keys, as in notebook 07, unless the
     kind sets its own)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")

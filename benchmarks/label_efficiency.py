@@ -2,7 +2,7 @@
 
 Records, as JSON (``clhelpers.records``: the one schema, saved after every finished job), how well each
 representation classifies the held-out digits when only 1, 10, 100 or all labels per class are known. This is
-the evidence behind notebook 05's central figure; the notebook draws the recorded curves beside its live run.
+the evidence behind notebook 06's central figure; the notebook draws the recorded curves beside its live run.
 
 Setting: the ``--preset`` (default ``cpu``, the notebook's CPU run: read from ``clhelpers.config.preset`` at run
 time) on one fixed split (``--data``, default ``offline``: the 4,000 / 1,000 digit MNIST subset the notebooks use

@@ -1,4 +1,4 @@
-"""Notebook 06's "beyond NT-Xent" table over several seeds: each loss or method, same preset, same budget.
+"""Notebook 07's "beyond NT-Xent" table over several seeds: each loss or method, same preset, same budget.
 
 Arms (``KINDS``): NT-Xent (SimCLR), the pairwise contrastive loss, the triplet loss (semi-hard in-batch
 negative), MoCo (momentum encoder, queue of 4 batches of keys) and SupCon (given the labels), each trained once

@@ -11,7 +11,7 @@ Presets (``preset(name)``):
 * ``"cuda"``: the default with a GPU. All 60,000 digits, the full-size encoder, bf16 autocast,
   channels-last, batch 1024, warm-up then cosine.
 * ``"cpu-tiny"`` (~15 s) and ``"cpu-sweep"`` (~10 s): short runs on a declared 4,000-digit subset of the
-  training set, for notebooks 03, 06, 07 and 08.
+  training set, for notebooks 03, 07, 08 and 09.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class TrainConfig:
     queue_size: int = _opt(4096, "moco: number of past keys kept as negatives")
     stop_gradient: bool = _opt(True, "simsiam: stop the gradient into the target branch (off = the collapse demo)")
     batchwide_views: bool = _opt(False, "one crop/rotation/shear/shift per view for the whole batch: the batch-wide "
-                                        "bug of notebook 04, on purpose, to measure its cost")
+                                        "bug of notebook 05, on purpose, to measure its cost")
     views: ViewParams = _opt(ViewParams, "augmentation strengths (clhelpers.augment.ViewParams)", cli=False)
     train_size: int | None = _opt(None, "train on a fixed random subset of this many images")
     test_size: int | None = _opt(None, "evaluate on the first this-many test images")
@@ -155,7 +155,7 @@ def _positive_ints(cfg: TrainConfig, *names: str) -> None:
 
 # The views of the "cpu" preset, found by benchmarks/archive/recipe_search.py (record: benchmarks/recipe-search-gpu.json):
 # crops that may also zoom OUT (area 0.5 to 1.3, so digits move and shrink), rotation, shear, shift and
-# pixel noise; no random erasing (on 4,000 digits it cost accuracy). Notebooks 04 and 05 explain each.
+# pixel noise; no random erasing (on 4,000 digits it cost accuracy). Notebooks 05 and 06 explain each.
 CPU_VIEWS = ViewParams(crop_scale=(0.5, 1.3), rotation=20.0, shear=10.0, translate=0.1, noise_std=0.15, erase_prob=0.0)
 
 

@@ -36,15 +36,15 @@ def test_the_keys_the_notebooks_read_are_still_there():
         assert {"fixed", "flawed"} <= set(flawed["summary"][metric])
     assert "random_init" in flawed["summary"]["knn_acc"] and flawed["runs"][1]["pixel_knn_acc"] > 0.9
     assert {r["kind"] for r in flawed["runs"] if "history" in r} == {"fixed", "flawed"} and flawed["machine"]["gpu"]
-    ablation = read("augment-ablation-cpu-2core.json")  # notebook 04
+    ablation = read("augment-ablation-cpu-2core.json")  # notebook 05
     assert {"raw pixels", "random init", "recipe"} <= set(ablation["summary"]["probe10"]) <= set(ablation["summary"]["knn_acc"])
-    label = read("label-efficiency-gpu.json")  # notebook 05
+    label = read("label-efficiency-gpu.json")  # notebook 06
     assert label["summary"]["simclr_h"]["probe"]["1"]["mean"] > 0.6 and label["config"]["preset"] and label["train_images"]
-    methods = read("methods-cpu-2core.json")  # notebooks 06 and 07: summary[kind], the first run's pixel baseline
+    methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
-    collapse = read("collapse-cpu-2core.json")  # notebook 07
+    collapse = read("collapse-cpu-2core.json")  # notebook 08
     assert collapse["preset"] and set(collapse["summary"]["pixel_knn_acc"]) == {"mean", "sd", "n"}
-    assert collapse["summary"]["knn_acc"]["simclr"] == methods["summary"]["nt_xent"]  # notebook 07 asserts this
-    for name in ("sweep-cpu-2core.json", "sweep-cpu-2core-fixed-steps.json"):  # notebook 06, through load_sweeps
+    assert collapse["summary"]["knn_acc"]["simclr"] == methods["summary"]["nt_xent"]  # notebook 08 asserts this
+    for name in ("sweep-cpu-2core.json", "sweep-cpu-2core-fixed-steps.json"):  # notebook 07, through load_sweeps
         assert {"sweep", "temperature", "batch_size", "knn_acc", "alignment", "uniformity"} <= set(read(name)["runs"][0])

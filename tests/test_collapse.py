@@ -1,4 +1,4 @@
-"""Notebook 07's machinery: the ``stop_gradient`` setting reaches SimSiam, the stop-gradient cuts the target
+"""Notebook 08's machinery: the ``stop_gradient`` setting reaches SimSiam, the stop-gradient cuts the target
 tensor itself, every parameter and buffer of a momentum branch follows the EMA, and the recording script
 ``benchmarks/collapse_table.py`` builds each kind as named, and ``evaluate.collapse_stats`` measures collapse where it
 should.

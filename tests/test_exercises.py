@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from clhelpers import exercises as ex
 from clhelpers.exercises import (STATUSES, Verdict, batchwide_rotation_views, check_01_p_positive,
                                  check_01_temperature_for_half, check_02_collapse_value, check_02_nt_xent,
-                                 check_04_per_sample_views, check_04_unsafe_augmentations, rotate)
+                                 check_05_per_sample_views, check_05_unsafe_augmentations, rotate)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -63,8 +63,8 @@ def test_verdict_shows_status_message_and_hint_as_text_and_html():
 
 
 @pytest.mark.parametrize("checker", [check_01_p_positive, check_01_temperature_for_half, check_02_nt_xent,
-                                     check_02_collapse_value, check_04_per_sample_views,
-                                     check_04_unsafe_augmentations], ids=lambda c: c.__name__)
+                                     check_02_collapse_value, check_05_per_sample_views,
+                                     check_05_unsafe_augmentations], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("start", [None, ...], ids=["None", "Ellipsis"])
 def test_an_untouched_starting_point_is_not_attempted(checker, start):
     assert_verdict(checker(start), "not attempted")
@@ -147,7 +147,7 @@ def test_02_collapse_value():
     assert_verdict(check_02_collapse_value([4.14]), "wrong", "one number")
 
 
-# --------------------------------------------------------------------------- 04
+# --------------------------------------------------------------------------- 05
 def test_rotate_turns_each_image_by_its_own_angle():
     img = ex.l_shape().expand(3, 1, 28, 28)
     out = rotate(img, torch.tensor([0.0, 90.0, -90.0]))
@@ -188,29 +188,29 @@ def radians_not_degrees(images, generator=None, max_degrees=30.0):
     (lambda images, generator=None, max_degrees=30.0: rotate(images, 10.0), "two tensors"),
     (lambda images: (images, images), "TypeError"),
 ], ids=["batch-wide", "same-angles", "no-generator", "one-direction", "radians", "identity", "one-tensor", "signature"])
-def test_04_per_sample_views_rejects_typical_bugs(wrong, fragment):
-    assert_verdict(check_04_per_sample_views(wrong), "wrong", fragment)
+def test_06_per_sample_views_rejects_typical_bugs(wrong, fragment):
+    assert_verdict(check_05_per_sample_views(wrong), "wrong", fragment)
 
 
-def test_04_per_sample_views_accepts_the_reference():
-    assert_verdict(check_04_per_sample_views(unfinished), "not attempted", "my_rotation_views")
-    assert_verdict(check_04_per_sample_views(my_rotation_views), "correct", "8 different views")
+def test_06_per_sample_views_accepts_the_reference():
+    assert_verdict(check_05_per_sample_views(unfinished), "not attempted", "my_rotation_views")
+    assert_verdict(check_05_per_sample_views(my_rotation_views), "correct", "8 different views")
 
 
-def test_04_unsafe_augmentations():
+def test_06_unsafe_augmentations():
     for answer in ("bc", "C, B", ["b", "c"]):
-        assert_verdict(check_04_unsafe_augmentations(answer), "correct", "6 turned upside down is a 9")
-    assert_verdict(check_04_unsafe_augmentations("b"), "wrong", "1 unsafe option is missing")
-    assert_verdict(check_04_unsafe_augmentations("bcd"), "wrong", "d is safe")
-    assert_verdict(check_04_unsafe_augmentations("ae"), "wrong", "a is safe", "e is safe", "2 unsafe options are missing")
-    assert_verdict(check_04_unsafe_augmentations("bz"), "wrong", "among a-e")
-    assert_verdict(check_04_unsafe_augmentations(2), "wrong", "string of letters")
+        assert_verdict(check_05_unsafe_augmentations(answer), "correct", "6 turned upside down is a 9")
+    assert_verdict(check_05_unsafe_augmentations("b"), "wrong", "1 unsafe option is missing")
+    assert_verdict(check_05_unsafe_augmentations("bcd"), "wrong", "d is safe")
+    assert_verdict(check_05_unsafe_augmentations("ae"), "wrong", "a is safe", "e is safe", "2 unsafe options are missing")
+    assert_verdict(check_05_unsafe_augmentations("bz"), "wrong", "among a-e")
+    assert_verdict(check_05_unsafe_augmentations(2), "wrong", "string of letters")
 
 
 # --------------------------------------------------------------------------- the notebooks' hidden solutions
 CHECKERS = {"p_positive": check_01_p_positive, "tau_half": check_01_temperature_for_half,
             "my_nt_xent": check_02_nt_xent, "collapse_32": check_02_collapse_value,
-            "my_rotation_views": check_04_per_sample_views, "unsafe": check_04_unsafe_augmentations}
+            "my_rotation_views": check_05_per_sample_views, "unsafe": check_05_unsafe_augmentations}
 SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
 
 
@@ -220,7 +220,7 @@ def solutions(name: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["01_similarity_and_temperature.ipynb", "02_deriving_nt_xent.ipynb",
-                                  "04_views_and_augmentations.ipynb"])
+                                  "05_views_and_augmentations.ipynb"])
 def test_the_notebooks_hidden_solutions_are_correct(name):
     found = solutions(name)
     assert len(found) == 2, f"{name}: expected two exercises with a <details> solution, found {len(found)}"

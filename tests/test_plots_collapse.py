@@ -1,4 +1,4 @@
-"""clhelpers.plots.plot_collapse: notebook 07's figure (kNN accuracy and embedding_std per kind of run)."""
+"""clhelpers.plots.plot_collapse: notebook 08's figure (kNN accuracy and embedding_std per kind of run)."""
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.container import ErrorbarContainer

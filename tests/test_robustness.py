@@ -1,5 +1,5 @@
 """Robustness a reader will hit: a corrupted MNIST download, re-running a notebook in the same
-kernel, and interrupting a training run then resuming it (the pattern notebook 08 demonstrates)."""
+kernel, and interrupting a training run then resuming it (the pattern notebook 09 demonstrates)."""
 import os
 
 import pytest
@@ -50,7 +50,7 @@ def test_garbage_file_is_reported(tmp_path):
         load_mnist("train", source="torchvision", root=tmp_path)
 
 
-# A small notebook with the parts of notebooks 06 and 08 that can break on a second run in the same
+# A small notebook with the parts of notebooks 07 and 09 that can break on a second run in the same
 # kernel: an output folder that already exists, a simulated Ctrl-C, resuming, a stateful method (MoCo).
 CELLS = [
     "import shutil\nfrom dataclasses import replace\nimport matplotlib\nmatplotlib.use('Agg')\n"

@@ -10,30 +10,30 @@ when wrong, a hint. The verdict shows itself when the checker call ends a cell (
     check_01_temperature_for_half(0.27).status    # "correct"
 
 Checkers are named ``check_<notebook>_<topic>`` and live in ``nb<notebook>.py`` (the data an exercise needs,
-such as ``exercise_05_features``, next to its checker); ``_verdict.py`` holds the ``Verdict`` and the helpers
+such as ``exercise_06_features``, next to its checker); ``_verdict.py`` holds the ``Verdict`` and the helpers
 every checker shares. Import them from here: the modules are the layout, this is the interface.
 """
 from ._verdict import STATUSES, Verdict
 from .nb01 import HALF_ROW, P_POSITIVE_CASES, TAU_HALF, check_01_p_positive, check_01_temperature_for_half
 from .nb02 import COLLAPSE_N, check_02_collapse_value, check_02_nt_xent
 from .nb03 import ONE_WAY_REASONS, check_03_fixed_loss, check_03_predicted_failures, one_way_nt_xent
-from .nb04 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, check_04_per_sample_views,
-                   check_04_unsafe_augmentations, l_shape, rotate)
-from .nb05 import check_05_few_label_probe, check_05_knn_by_hand, exercise_05_features
-from .nb06 import (HARD_CASES, HARD_ROW, check_06_hardest_share, check_06_paired_difference, exercise_06_runs,
+from .nb05 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, check_05_per_sample_views,
+                   check_05_unsafe_augmentations, l_shape, rotate)
+from .nb06 import check_06_few_label_probe, check_06_knn_by_hand, exercise_06_features
+from .nb07 import (HARD_CASES, HARD_ROW, check_07_hardest_share, check_07_paired_difference, exercise_07_runs,
                    hardest_share_reference, paired_reference)
-from .nb07 import (EMA_MOMENTUM, check_07_embedding_std, check_07_momentum_update, exercise_07_batches,
-                   exercise_07_networks)
+from .nb08 import (EMA_MOMENTUM, check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
+                   exercise_08_networks)
 
 __all__ = [
     "STATUSES", "Verdict",
     "HALF_ROW", "P_POSITIVE_CASES", "TAU_HALF", "check_01_p_positive", "check_01_temperature_for_half",
     "COLLAPSE_N", "check_02_collapse_value", "check_02_nt_xent",
     "ONE_WAY_REASONS", "check_03_fixed_loss", "check_03_predicted_failures", "one_way_nt_xent",
-    "AUGMENTATION_OPTIONS", "MAX_DEGREES", "batchwide_rotation_views", "check_04_per_sample_views",
-    "check_04_unsafe_augmentations", "l_shape", "rotate",
-    "check_05_few_label_probe", "check_05_knn_by_hand", "exercise_05_features",
-    "HARD_CASES", "HARD_ROW", "check_06_hardest_share", "check_06_paired_difference", "exercise_06_runs",
+    "AUGMENTATION_OPTIONS", "MAX_DEGREES", "batchwide_rotation_views", "check_05_per_sample_views",
+    "check_05_unsafe_augmentations", "l_shape", "rotate",
+    "check_06_few_label_probe", "check_06_knn_by_hand", "exercise_06_features",
+    "HARD_CASES", "HARD_ROW", "check_07_hardest_share", "check_07_paired_difference", "exercise_07_runs",
     "hardest_share_reference", "paired_reference",
-    "EMA_MOMENTUM", "check_07_embedding_std", "check_07_momentum_update", "exercise_07_batches", "exercise_07_networks",
+    "EMA_MOMENTUM", "check_08_embedding_std", "check_08_momentum_update", "exercise_08_batches", "exercise_08_networks",
 ]

@@ -1,151 +1,141 @@
-"""Notebook 05's exercises: ``exercise_05_features()`` gives synthetic features; 05.1
-``check_05_few_label_probe(fn)`` and 05.2 ``check_05_knn_by_hand(fn)``. Self-contained: small synthetic data,
-not the notebook's training runs, in well under a second."""
+"""Notebook 05's exercises: 05.1 ``check_05_per_sample_views`` (one random rotation per image, with
+``rotate``, ``l_shape`` and the bug ``batchwide_rotation_views``) and 05.2 ``check_05_unsafe_augmentations``."""
 from __future__ import annotations
 
-import math
-from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
-from ..metrics import few_label_probe, knn_accuracy, linear_probe_accuracy
-from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
+from ..augment import to_unit_float
+from ..checks import check_per_sample_augmentation
+from ._verdict import Verdict, _call_answer, _not_attempted, _unanswered, _wrong
 
-EX_05_PROBE, EX_05_KNN = "Exercise 05.1 · a few-label probe by hand", "Exercise 05.2 · kNN by hand"
-CLASSES, DIM = 10, 16
-
-
-def exercise_05_features(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Synthetic "embeddings": (train_f (300, 16), train_y, test_f (200, 16), test_y), 10 overlapping classes, every
-    row with its own length (as un-normalized encoder features have); the training rows are shuffled."""
-    g = torch.Generator().manual_seed(seed)
-    centers = F.normalize(torch.randn(CLASSES, DIM, generator=g), dim=1)
-
-    def split(per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
-        y = torch.arange(CLASSES).repeat_interleave(per_class)
-        x = F.normalize(centers[y] + 0.25 * torch.randn(len(y), DIM, generator=g), dim=1)
-        x = x * torch.empty(len(y), 1).uniform_(0.3, 3.0, generator=g)
-        order = torch.randperm(len(y), generator=g)
-        return x[order], y[order]
-
-    return (*split(30), *split(20))
+EX_05_VIEWS, EX_05_UNSAFE = "Exercise 06.1 · per-sample rotations", "Exercise 06.2 · augmentations that break digits"
+MAX_DEGREES = 30.0
 
 
-def _call_accuracy(fn: Callable, exercise: str, what: str, *args: Any, **kwargs: Any) -> float | Verdict:
-    """``fn(*args, **kwargs)`` as one accuracy, or the verdict when it is unfinished, raises or is not a number."""
-    out = _call_answer(fn, exercise, what, "on the exercise's features", "keep the signature of the stub", *args, **kwargs)
+def rotate(images: torch.Tensor, degrees: float | torch.Tensor) -> torch.Tensor:
+    """Rotate every image about its centre by ``degrees``: one number for all, or a tensor of one angle per image.
+
+    ``images``: uint8 or float in [0, 1], (B, H, W) or (B, 1, H, W) -> float32 (B, 1, H, W) (bilinear, black outside).
+    """
+    x = to_unit_float(images)
+    angles = torch.as_tensor(degrees, dtype=torch.float32, device=x.device).reshape(-1)
+    angles = angles.expand(x.shape[0]) if angles.numel() == 1 else angles
+    if angles.numel() != x.shape[0]:
+        raise ValueError(f"degrees must be one number or one angle per image ({x.shape[0]}), got {angles.numel()}")
+    rad = torch.deg2rad(angles)
+    cos, sin, zero = rad.cos(), rad.sin(), torch.zeros_like(rad)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp_(0.0, 1.0)
+
+
+def batchwide_rotation_views(images: torch.Tensor, generator: torch.Generator | None = None,
+                             max_degrees: float = MAX_DEGREES) -> tuple[torch.Tensor, torch.Tensor]:
+    """THE BUG of exercise 06.1: two views, each rotating the WHOLE batch by one random angle."""
+    u1, u2 = torch.rand(2, 1, generator=generator)   # ONE number per view, shared by every image
+    return rotate(images, (2 * u1 - 1) * max_degrees), rotate(images, (2 * u2 - 1) * max_degrees)
+
+
+def l_shape(size: int = 28) -> torch.Tensor:
+    """An "L" stroke off the centre, (size, size) float: no rotation maps it onto itself."""
+    img = torch.zeros(size, size)
+    img[6:22, 9:12], img[19:22, 9:20] = 1.0, 1.0
+    return img
+
+
+def _estimated_angles(views: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(best-matching whole-degree angle, relative residual) of every view against rotations of ``image``."""
+    grid = torch.arange(-180, 180, dtype=torch.float32)
+    templates = rotate(image.expand(len(grid), *image.shape), grid).flatten(1)
+    best, idx = torch.cdist(views.float().flatten(1), templates).min(dim=1)
+    return grid[idx], best / templates[0].norm()
+
+
+def _views_or_verdict(fn: Callable, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | Verdict:
+    """``fn``'s two views of ``batch`` (seed 0), or the verdict when it is unfinished, raises or returns
+    something else."""
+    hint = "keep the signature my_rotation_views(images, generator=None, max_degrees=30.0) -> (view1, view2)"
+    out = _call_answer(fn, EX_05_VIEWS, "the body of my_rotation_views", "on 8 copies of one image", hint,
+                       batch, generator=torch.Generator().manual_seed(0))
     if isinstance(out, Verdict):
         return out
-    got = _number(out)
-    return _wrong(exercise, f"it returned {type(out).__name__}, not one accuracy.",
-                  "return one number in [0, 1]") if got is None else got
+    shape = (len(batch), 1, *batch.shape[-2:])
+    if not (isinstance(out, (tuple, list)) and len(out) == 2
+            and all(isinstance(v, torch.Tensor) and v.shape == shape for v in out)):
+        return _wrong(EX_05_VIEWS, f"it should return two tensors (view1, view2) of shape {shape}.", hint)
+    return out[0], out[1]
 
 
-@lru_cache(maxsize=None)
-def _probe_variants(per_class: int, seed: int) -> tuple[tuple[float, str, str], ...]:
-    """(accuracy, the mistake, hint) of typical wrong few-label probes on ``exercise_05_features()`` (cached)."""
-    train_f, train_y, test_f, test_y = exercise_05_features()
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.cat([r[torch.randperm(len(r), generator=g)[:per_class]]
-                     for r in (torch.nonzero(train_y == c).flatten() for c in range(CLASSES))])
-    first = torch.arange(per_class * CLASSES)
-    in_order = torch.cat([torch.nonzero(train_y == c).flatten()[:per_class] for c in range(CLASSES)])
-    anywhere = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(seed))[:per_class * CLASSES]
-    probe = linear_probe_accuracy
-    return ((probe(train_f[idx], train_y[idx], train_f[idx], train_y[idx]), "it is scored on the labelled training "
-             "rows it was fit on", "score on ALL test rows: linear_probe_accuracy(..., test_f, test_y)"),
-            (probe(train_f[first], train_y[first], test_f, test_y), "it uses the first rows of the whole set, not "
-             "per_class rows of every class", "loop over the classes: rows = torch.nonzero(train_y == c).flatten()"),
-            (probe(train_f[anywhere], train_y[anywhere], test_f, test_y), "it draws rows from the whole set, not "
-             "per_class rows of every class", "draw inside a loop over the classes 0..9"),
-            (probe(train_f[in_order], train_y[in_order], test_f, test_y), "it takes the first rows of each class "
-             "instead of a random draw", "rows[torch.randperm(len(rows), generator=generator)[:per_class]]"))
-
-
-@lru_cache(maxsize=None)
-def _expected_probe(per_class: int, seed: int) -> float:
-    """The reference: ``few_label_probe``'s one draw of ``seed`` on ``exercise_05_features()`` (cached)."""
-    return few_label_probe(*exercise_05_features(), per_class=per_class, draws=1, seed=seed)["mean"]
-
-
-def _named_mistake(exercise: str, what: str, got: float, expected: float,
-                   variants: Iterable[tuple[float, str, str]], hint: str) -> Verdict:
-    """A wrong accuracy ``got``: named as a percentage or as the first typical mistake whose accuracy it equals."""
-    if math.isclose(got, 100 * expected, rel_tol=1e-6):
-        return _wrong(exercise, f"{what}: a percentage.", "return a fraction in [0, 1]")
-    mistake = next(((bug, fix) for value, bug, fix in variants if abs(got - value) <= 1e-6), None)
-    return _wrong(exercise, f"{what}: {mistake[0]}.", mistake[1]) if mistake else _wrong(exercise, f"{what}.", hint)
-
-
-def _probe_mistake(fn: Callable, data: tuple, per_class: int, seed: int, got: float, what: str) -> Verdict:
-    """The verdict for an accuracy ``got`` that differs from the reference: the likely mistake, when one fits."""
-    again = _call_accuracy(fn, EX_05_PROBE, "the body of my_few_label_probe", *data, per_class,
-                           torch.Generator().manual_seed(seed))
-    if isinstance(again, float) and abs(again - got) > 1e-9:
-        return _wrong(EX_05_PROBE, f"two calls with the same seed give {got:.3f} and {again:.3f}: the generator is "
-                      "not used.", "pass generator=generator to torch.randperm")
-    return _named_mistake(EX_05_PROBE, what, got, _expected_probe(per_class, seed),
-                          _probe_variants(per_class, seed), "for c in 0..9: rows of class c, torch.randperm("
-                          "len(rows), generator=generator)[:per_class]; then linear_probe_accuracy on those rows only")
-
-
-def check_05_few_label_probe(fn: Callable | None) -> Verdict:
-    """Check ``fn(train_f, train_y, test_f, test_y, per_class, generator) -> accuracy`` against ``few_label_probe``
-    (one draw of ``seed``) on ``exercise_05_features()``, for (per_class, seed) = (3, 0) and (1, 1)."""
+def check_05_per_sample_views(fn: Callable | None) -> Verdict:
+    """Check ``fn(images, generator=None, max_degrees=30.0) -> (view1, view2)``: per image, a random rotation in
+    [-30, 30] degrees (``check_per_sample_augmentation`` on 8 copies of ``l_shape()``); a seed repeats the views."""
     if _unanswered(fn):
-        return _not_attempted(EX_05_PROBE, "the body of my_few_label_probe")
-    data, results = exercise_05_features(), []
-    for per_class, seed in ((3, 0), (1, 1)):
-        got = _call_accuracy(fn, EX_05_PROBE, "the body of my_few_label_probe", *data, per_class,
-                             torch.Generator().manual_seed(seed))
-        if isinstance(got, Verdict):
-            return got
-        expected = _expected_probe(per_class, seed)
-        if abs(got - expected) > 1e-6:
-            what = f"with {per_class} label(s) per class (seed {seed}) it gives {got:.3f}, expected {expected:.3f}"
-            return _probe_mistake(fn, data, per_class, seed, got, what)
-        results.append(f"{per_class}/class: {expected:.3f}")
-    return Verdict(EX_05_PROBE, "correct", f"matches few_label_probe draw for draw ({', '.join(results)}). With one "
-                   "label per class the number depends a lot on which rows were drawn: that is why few_label_probe "
-                   "averages several draws and reports their sd.")
+        return _not_attempted(EX_05_VIEWS, "the body of my_rotation_views")
+    image = l_shape()
+    batch = image.expand(8, 1, *image.shape).contiguous()
+    out = _views_or_verdict(fn, batch)
+    if isinstance(out, Verdict):
+        return out
+    (v1, v2), result = out, check_per_sample_augmentation(fn, image)
+    if not result.passed and torch.allclose(v1, v1[:1].expand_as(v1)):
+        return _wrong(EX_05_VIEWS, f"all 8 copies got the same rotation ({result.detail}).",
+                      "draw one angle per image: torch.rand(len(images), generator=generator)")
+    if not result.passed:
+        same = torch.allclose(v1, v2)
+        return _wrong(EX_05_VIEWS, "view 1 and view 2 are identical: both use the same angles." if same else
+                      f"views are not all different: {result.detail}.", "draw fresh angles for each view")
+    if not all(torch.equal(a, b) for a, b in zip(out, fn(batch, generator=torch.Generator().manual_seed(0)))):
+        return _wrong(EX_05_VIEWS, "the same seed gives different views: the generator is not used.",
+                      "pass generator=generator to torch.rand, so a seeded run is repeatable")
+    angles, residual = _estimated_angles(torch.cat([v1, v2]), image)
+    if residual.max() > 0.35:
+        return _wrong(EX_05_VIEWS, "some views are not rotations of the input.",
+                      "make each view with rotate(images, angles), nothing else")
+    if angles.abs().max() > MAX_DEGREES + 1.5:
+        return _wrong(EX_05_VIEWS, f"a view is rotated by {angles.abs().max():.0f} degrees, beyond +-30.",
+                      "map torch.rand's [0, 1) to [-max_degrees, max_degrees]: (2 * u - 1) * max_degrees")
+    if angles.min() > -1.5 or angles.max() < 1.5:
+        return _wrong(EX_05_VIEWS, "all rotations turn the same way.",
+                      "angles should cover both directions: (2 * u - 1) * max_degrees, not u * max_degrees")
+    return Verdict(EX_05_VIEWS, "correct", f"8 copies of one image give 8 different views, each view pair differs "
+                   f"(rotations from {angles.min():.0f} to {angles.max():.0f} degrees), and a seed repeats them.")
 
 
-def _knn_variants(data: tuple, k: int, t: float) -> list[tuple[float, str, str]]:
-    """(accuracy, the mistake, hint) of typical wrong kNN classifiers."""
-    train_f, train_y, test_f, test_y = data
-    cos = F.normalize(test_f, dim=1) @ F.normalize(train_f, dim=1).T
-
-    def vote(scores: torch.Tensor, weight: Callable[[torch.Tensor], torch.Tensor], largest: bool = True) -> float:
-        s, idx = scores.topk(k, dim=1, largest=largest)
-        votes = torch.zeros(len(test_y), CLASSES).scatter_add_(1, train_y[idx], weight(s))
-        return float((votes.argmax(1) == test_y).float().mean())
-
-    return [(vote(cos, torch.ones_like), "a plain majority vote: every neighbour counts 1",
-             "weight each neighbour's vote by exp(s_j / temperature)"),
-            (vote(test_f @ train_f.T, lambda s: (s / t).exp()), "the features are not normalized (dot products, not "
-             "cosines)", "F.normalize both train_f and test_f (dim=1) before the product"),
-            (vote(-torch.cdist(test_f, train_f), torch.ones_like), "Euclidean distances on raw features",
-             "rank by cosine similarity of the normalized rows"),
-            (vote(cos, lambda s: (s / t).exp(), largest=False), "it takes the LEAST similar rows",
-             "topk(k, dim=1) returns the largest by default")]
+#: option -> (augmentation, unsafe for digits?, why)
+AUGMENTATION_OPTIONS = {
+    "a": ("rotation by up to +-15 degrees", False, "a slightly tilted digit is the same digit"),
+    "b": ("horizontal flip", True, "a mirrored 3, 4 or 7 is no digit at all; handwriting has no mirror invariance"),
+    "c": ("rotation by up to +-180 degrees", True, "a 6 turned upside down is a 9, so views of a 6 are pulled to 9s"),
+    "d": ("random crop keeping 60-100% of the area", False, "the crop keeps most of the stroke (as ViewParams() does)"),
+    "e": ("gaussian pixel noise, std 0.1", False, "noise changes pixels, not the shape (the cpu recipe uses 0.15)"),
+}
 
 
-def check_05_knn_by_hand(fn: Callable | None) -> Verdict:
-    """Check ``fn(train_f, train_y, test_f, test_y, k, temperature) -> accuracy`` against ``knn_accuracy`` on
-    ``exercise_05_features()`` for (k, temperature) = (20, 0.1), (1, 0.5), (100, 1.0)."""
-    if _unanswered(fn):
-        return _not_attempted(EX_05_KNN, "the body of my_knn_accuracy")
-    data = exercise_05_features()
-    for k, t in ((20, 0.1), (1, 0.5), (100, 1.0)):
-        got = _call_accuracy(fn, EX_05_KNN, "the body of my_knn_accuracy", *data, k, t)
-        if isinstance(got, Verdict):
-            return got
-        expected = knn_accuracy(*data, k=k, temperature=t)
-        if abs(got - expected) > 1e-6:
-            what = f"at k = {k}, temperature {t} it gives {got:.3f}, knn_accuracy {expected:.3f}"
-            return _named_mistake(EX_05_KNN, what, got, expected, _knn_variants(data, k, t), "normalize, s = test "
-                                  "@ train.T, s.topk(k), votes[c] += exp(s / t) for each neighbour of class c, argmax")
-    return Verdict(EX_05_KNN, "correct", "matches knn_accuracy for k = 20, 1 and 100: cosine neighbours, "
-                   "votes weighted by exp(s / t). The rows' lengths play no part, as in the loss.")
+def _letters(answer: Any) -> set[str] | None:
+    """The lower-case letters and digits of ``answer`` (a string or a collection of strings), else None."""
+    if isinstance(answer, (list, tuple, set, frozenset)) and all(isinstance(a, str) for a in answer):
+        answer = "".join(answer)
+    return {c for c in answer.lower() if c.isalnum()} if isinstance(answer, str) else None
+
+
+def check_05_unsafe_augmentations(answer: Any) -> Verdict:
+    """Check ``answer``: the letters of every option in ``AUGMENTATION_OPTIONS`` unsafe for digits ("bc")."""
+    if _unanswered(answer):
+        return _not_attempted(EX_05_UNSAFE, "unsafe")
+    hint = "for each option ask: could two views of one digit look like two different digits, or like no digit?"
+    chosen = _letters(answer)
+    if chosen is None:
+        return _wrong(EX_05_UNSAFE, f"answer with a string of letters such as 'ae', got {type(answer).__name__}.", hint)
+    if not chosen or chosen - set(AUGMENTATION_OPTIONS):
+        return _wrong(EX_05_UNSAFE, f"choose letters among a-e, got {answer!r}.", hint)
+    unsafe = {k for k, (_, bad, _) in AUGMENTATION_OPTIONS.items() if bad}
+    if chosen == unsafe:
+        why = "; ".join(f"{k}, {AUGMENTATION_OPTIONS[k][0]}: {AUGMENTATION_OPTIONS[k][2]}" for k in sorted(unsafe))
+        return Verdict(EX_05_UNSAFE, "correct", f"{why}. The others keep the label.")
+    parts = [f"{k} is safe: {AUGMENTATION_OPTIONS[k][2]}" for k in sorted(chosen - unsafe)]
+    missed = len(unsafe - chosen)
+    parts += [f"{missed} unsafe option{'s are' if missed > 1 else ' is'} missing"] if missed else []
+    return _wrong(EX_05_UNSAFE, "; ".join(parts) + ".", hint)

@@ -1,236 +1,151 @@
-"""Notebook 06's exercises: ``exercise_06_runs()`` gives a recorded sweep; 06.1
-``check_06_paired_difference(diffs, mean_diff, ci_95, resolved)`` (batch 128 against batch 512, paired by seed,
-with the 95% t-interval of ``records.paired_difference``) and 06.2 ``check_06_hardest_share(fn)``."""
+"""Notebook 06's exercises: ``exercise_06_features()`` gives synthetic features; 06.1
+``check_06_few_label_probe(fn)`` and 06.2 ``check_06_knn_by_hand(fn)``. Self-contained: small synthetic data,
+not the notebook's training runs, in well under a second."""
 from __future__ import annotations
 
-import itertools
 import math
-import statistics
-from typing import Any, Callable
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
 import torch
+import torch.nn.functional as F
 
-from ..records import PairedDifference, paired_difference
+from ..metrics import few_label_probe, knn_accuracy, linear_probe_accuracy
 from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
 
-EX_06_PAIRED, EX_06_HARD = "Exercise 06.1 · resolved with 3 seeds?", "Exercise 06.2 · the hardest negative's share"
-#: kNN accuracy of the batch-size sweep in benchmarks/sweep-cpu-2core.json (cpu-sweep, 5 epochs, seeds 0, 1, 2)
-_RECORDED = {64: (0.913, 0.908, 0.905), 128: (0.898, 0.902, 0.894), 256: (0.890, 0.900, 0.883),
-             512: (0.883, 0.895, 0.877)}
-BETTER, WORSE = 128, 512
-_TOL = 1e-5   # the accuracies have 3 decimals; 1e-5 tells t = 4.303 (or 4.30) from the band rule's half-width
-_NAMES = ("diffs", "mean_diff", "ci_95", "resolved")
+EX_06_PROBE, EX_06_KNN = "Exercise 07.1 · a few-label probe by hand", "Exercise 07.2 · kNN by hand"
+CLASSES, DIM = 10, 16
 
 
-def exercise_06_runs() -> list[dict]:
-    """The recorded batch-size sweep as run dicts ``{"batch_size", "seed", "knn_acc"}``, 4 settings x 3 seeds."""
-    return [{"batch_size": b, "seed": s, "knn_acc": acc} for b, accs in _RECORDED.items() for s, acc in enumerate(accs)]
+def exercise_06_features(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Synthetic "embeddings": (train_f (300, 16), train_y, test_f (200, 16), test_y), 10 overlapping classes, every
+    row with its own length (as un-normalized encoder features have); the training rows are shuffled."""
+    g = torch.Generator().manual_seed(seed)
+    centers = F.normalize(torch.randn(CLASSES, DIM, generator=g), dim=1)
+
+    def split(per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.arange(CLASSES).repeat_interleave(per_class)
+        x = F.normalize(centers[y] + 0.25 * torch.randn(len(y), DIM, generator=g), dim=1)
+        x = x * torch.empty(len(y), 1).uniform_(0.3, 3.0, generator=g)
+        order = torch.randperm(len(y), generator=g)
+        return x[order], y[order]
+
+    return (*split(30), *split(20))
 
 
-def paired_reference() -> PairedDifference:
-    """Batch 128 minus batch 512, paired by seed: ``records.paired_difference`` (mean +0.013, 95% CI includes 0)."""
-    return paired_difference(_RECORDED[BETTER], _RECORDED[WORSE])
-
-
-def _close(x: float, y: float) -> bool:
-    """Whether ``x`` and ``y`` agree to ``_TOL``."""
-    return abs(x - y) <= _TOL
-
-
-def _all_close(xs: list[float], ys: list[float]) -> bool:
-    """Whether ``xs`` and ``ys`` have the same length and agree entry by entry to ``_TOL``."""
-    return len(xs) == len(ys) and all(_close(x, y) for x, y in zip(xs, ys))
-
-
-def _numbers(answer: Any) -> list[float] | None:
-    """``answer`` (list, tuple, numpy array or tensor of real numbers) as a list of floats, else None."""
-    if isinstance(answer, torch.Tensor) or hasattr(answer, "tolist"):
-        answer = answer.flatten().tolist() if isinstance(answer, torch.Tensor) else answer.tolist()
-    if not isinstance(answer, (list, tuple)):
-        return None
-    xs = [_number(x) for x in answer]
-    return None if None in xs else xs
-
-
-def _diffs_error(diffs: Any) -> tuple[str, str] | None:
-    """(what is wrong, hint) with ``diffs``, the per-seed differences batch 128 - batch 512, or None when right."""
-    a, b = _RECORDED[BETTER], _RECORDED[WORSE]
-    ref = [x - y for x, y in zip(a, b)]
-    hint = "diffs = [x - y for x, y in zip(acc_128, acc_512)], both lists in seed order 0, 1, 2"
-    xs = _numbers(diffs)
-    if xs is None:
-        return f"diffs should be a list of 3 numbers (one per seed), got {type(diffs).__name__}", hint
-    if len(xs) == 9 and _all_close(sorted(xs), sorted(x - y for x in a for y in b)):
-        return ("diffs holds all 9 pairs of a batch-128 seed with a batch-512 seed: the runs are not paired by "
-                "seed", hint)
-    if len(xs) != 3:
-        return f"diffs should hold 3 differences, one per seed, got {len(xs)} values", hint
-    if _all_close(sorted(xs), sorted(ref)):
-        return None
-    if _all_close(sorted(xs), sorted(-d for d in ref)):
-        return ("wrong sign: that is batch 512 minus batch 128; the exercise asks for 128 minus 512 (then a "
-                "positive mean says 128 is ahead)", "diffs = [acc_128[s] - acc_512[s] for s in (0, 1, 2)]")
-    for perm in itertools.permutations(range(3)):
-        if _all_close(xs, [a[i] - b[j] for i, j in enumerate(perm)]):
-            pairs = ", ".join(f"128 seed {i} - 512 seed {j}" for i, j in enumerate(perm))
-            return (f"the differences are not paired by seed ({pairs}): a paired comparison subtracts the runs that "
-                    "share a seed", "sort each arm's runs by r['seed'] before subtracting")
-    return f"diffs = {[round(x, 4) for x in xs]}, but the paired differences are {[round(d, 4) for d in ref]}", hint
-
-
-def _mean_error(mean_diff: Any) -> tuple[str, str] | None:
-    """(what is wrong, hint) with ``mean_diff``, the mean of the per-seed differences, or None when right."""
-    ref, got = paired_reference().mean, _number(mean_diff)
-    hint = "mean_diff = statistics.fmean(diffs)"
-    if got is None:
-        return f"mean_diff should be one number, got {type(mean_diff).__name__}", hint
-    if _close(got, ref):
-        return None
-    if _close(got, -ref):
-        return f"wrong sign: {got:+.4f} is batch 512 minus batch 128; the mean of 128 - 512 is {ref:+.4f}", hint
-    return f"the mean of the 3 differences is {ref:+.4f}, not {got:+.4f}", hint
-
-
-def _half_width_bug(half: float) -> str | None:
-    """The likely bug when ``half`` is a typical wrong half-width of the 95% interval, else None."""
-    from scipy.stats import t as student_t
-
-    a, b = _RECORDED[BETTER], _RECORDED[WORSE]
-    d = [x - y for x, y in zip(a, b)]
-    if _close(half, statistics.stdev(a) + statistics.stdev(b)):
-        return ("that is the old band rule (mean ± (sd_128 + sd_512), the two arms' sds unpaired), and it differs "
-                "from the paired interval by only 0.00002 here: a coincidence of these numbers, not a rule")
-    crits = ((student_t.ppf(0.975, 2), ""), (1.96, "z = 1.96 (the normal) instead of t with n - 1 = 2 degrees of "
-                                                     "freedom, 4.303: with 3 seeds the sd itself is uncertain"),
-             (student_t.ppf(0.975, 3), "t with n = 3 degrees of freedom instead of n - 1 = 2"),
-             (student_t.ppf(0.95, 2), "t.ppf(0.95, 2) makes a 90% interval; a two-sided 95% one takes t.ppf(0.975, 2)"))
-    spreads = ((statistics.stdev(d), ""),
-               (statistics.pstdev(d), "the population sd (divides by n = 3) instead of the sample sd (n - 1 = 2)"),
-               (statistics.variance(d), "the variance instead of the sd"),
-               (math.hypot(statistics.stdev(a), statistics.stdev(b)),
-                "the sds of the two arms (unpaired) instead of the sd of the paired differences"))
-    scales = ((1 / math.sqrt(3), ""), (1.0, "the sd instead of the standard error sd / sqrt(3)"))
-    for (c, c_bug), (sd, sd_bug), (k, k_bug) in itertools.product(crits, spreads, scales):
-        bugs = [x for x in (c_bug, sd_bug, k_bug) if x]
-        if bugs and abs(half - float(c) * sd * k) <= min(_TOL, 5e-4 * float(c) * sd * k):   # variance: tiny
-            return "; ".join(bugs)
-    return None
-
-
-def _interval_error(ci: Any) -> tuple[str, str] | None:
-    """(what is wrong, hint) with ``ci``, the 95% interval (lo, hi) of the mean difference, or None when right."""
-    ref = paired_reference()
-    hint = ("ci_95 = (mean - t * se, mean + t * se), t = scipy.stats.t.ppf(0.975, 2), "
-            "se = statistics.stdev(diffs) / 3 ** 0.5")
-    if hasattr(ci, "lo") and hasattr(ci, "hi"):   # records.paired_difference's answer
-        ci = (ci.lo, ci.hi)
-    xs = _numbers(ci)
-    if xs is None or len(xs) != 2:
-        return f"ci_95 should be a pair (lo, hi), got {ci!r}", hint
-    lo, hi = xs
-    (ma, sa), (mb, sb) = ((statistics.fmean(_RECORDED[k]), statistics.stdev(_RECORDED[k])) for k in (BETTER, WORSE))
-    if _all_close(sorted(xs), sorted((ma - sa, mb + sb))):
-        return ("those are the band rule's edges (mean_128 - sd_128, mean_512 + sd_512), not an interval of the "
-                "difference", hint)
-    if lo > hi:
-        return f"ci_95 = ({lo:+.4f}, {hi:+.4f}) has its low end second", "ci_95 = (lo, hi), lo first"
-    centre, half, ref_half = (lo + hi) / 2, (hi - lo) / 2, (ref.hi - ref.lo) / 2
-    if _close(centre, -ref.mean):
-        return f"wrong sign: centred on {centre:+.4f}, batch 512 minus batch 128; 128 - 512 gives {ref.mean:+.4f}", hint
-    if not _close(centre, ref.mean):
-        return f"the interval should be centred on the mean difference {ref.mean:+.4f}, yours is on {centre:+.4f}", hint
-    if _close(half, ref_half):
-        return None
-    bug = _half_width_bug(half)
-    flips = " (and it excludes 0: the comparison would look resolved)" if lo > 0 or hi < 0 else ""
-    return (f"the half-width is {half:.5f}, the paired 95% t-interval's is {ref_half:.5f}"
-            + (f": {bug}" if bug else "") + flips, hint)
-
-
-def check_06_paired_difference(diffs: Any, mean_diff: Any, ci_95: Any, resolved: Any) -> Verdict:
-    """Check the paired comparison of batch 128 and batch 512 in ``exercise_06_runs()``: ``diffs`` (128 - 512 per
-    seed), ``mean_diff``, ``ci_95`` = (lo, hi) (mean ± t_{0.975, 2} sd / sqrt(3)) and ``resolved`` (False: the
-    interval includes 0). Each part is checked in turn; an unanswered one (None, ...) is "not attempted"."""
-    answers = (diffs, mean_diff, ci_95, resolved)
-    if all(_unanswered(x) for x in answers):
-        return _not_attempted(EX_06_PAIRED, "diffs, mean_diff, ci_95 and resolved")
-    for i, (answer, find_error) in enumerate(zip(answers[:3], (_diffs_error, _mean_error, _interval_error))):
-        if _unanswered(answer):
-            missing = [n for n, x in zip(_NAMES[i:], answers[i:]) if _unanswered(x)]
-            return _not_attempted(EX_06_PAIRED, ", ".join(missing[:-1]) + " and " * (len(missing) > 1) + missing[-1])
-        error = find_error(answer)
-        if error is not None:
-            return _wrong(EX_06_PAIRED, error[0] + ".", error[1])
-    if _unanswered(resolved):
-        return _not_attempted(EX_06_PAIRED, "resolved")
-    ref = paired_reference()
-    ci = f"95% CI [{ref.lo:+.4f}, {ref.hi:+.4f}]"
-    if not (isinstance(resolved, bool) or type(resolved).__name__ in ("bool", "bool_")):   # numpy bools too
-        return _wrong(EX_06_PAIRED, f"resolved should be True or False, got {resolved!r}.",
-                      "resolved = lo > 0 or hi < 0")
-    if bool(resolved):
-        return _wrong(EX_06_PAIRED, f"the {ci} includes 0, if only by 0.0001: not resolved with 3 seeds. Batch 128 "
-                      "wins on all 3 seeds, but 3 wins of 3 happen by chance one time in eight.",
-                      "resolved = lo > 0 or hi < 0: the interval must exclude 0")
-    wins = sum(x > 0 for x in (a - b for a, b in zip(_RECORDED[BETTER], _RECORDED[WORSE])))
-    return Verdict(EX_06_PAIRED, "correct", f"batch 128 wins on {wins} of 3 seeds by {ref.mean:+.4f} on average, yet "
-                   f"the {ci} includes 0, just: {ref.verdict('batch 128', 'batch 512', 4)}. With z = 1.96 it would "
-                   "have looked resolved: with 3 seeds t has 2 degrees of freedom. Not resolved means not shown "
-                   "with 3 seeds, not 'no difference'.")
-
-
-#: (similarities, temperature): similarities[0] is the positive, the rest are 2N - 2 = 14 negatives (N = 8)
-HARD_ROW = (0.9, 0.7, 0.55, 0.5, 0.4, 0.35, 0.3, 0.2, 0.1, 0.05, 0.0, -0.1, -0.2, -0.3, -0.5)
-HARD_CASES = ((HARD_ROW, 0.05), (HARD_ROW, 0.2), (HARD_ROW, 1.0), ((0.3, 0.8, 0.1, -0.4), 0.1))
-
-
-def hardest_share_reference(similarities: torch.Tensor, temperature: float) -> float:
-    """The hardest negative's share of the negatives' softmax weight (similarities[0] is the positive)."""
-    return float(torch.softmax(similarities[1:] / temperature, dim=0).max())
-
-
-def _hard_bug(s: torch.Tensor, t: float, got: float) -> tuple[str, str] | None:
-    """(likely bug, hint) when ``got`` equals a typical wrong share of the hardest negative, else None."""
-    neg = s[1:]
-    candidates = ((torch.softmax(s / t, 0)[1:].max(), "the positive is in the softmax",
-                   "the share is among the negatives only: softmax(similarities[1:] / t)"),
-                  (torch.softmax(s / t, 0).max(), "that is the largest weight over ALL candidates, the positive's",
-                   "leave similarities[0], the positive, out"),
-                  (torch.softmax(neg * t, 0).max(), "the temperature multiplies", "divide by the temperature"),
-                  (torch.softmax(neg, 0).max(), "the temperature is ignored", "softmax(similarities[1:] / t)"),
-                  (torch.softmax(neg / t, 0).min(), "that is the EASIEST negative's share", "take the max"),
-                  (neg.max(), "that is the hardest negative's similarity, not its share of the weight",
-                   "the weights are softmax(similarities[1:] / t)"))
-    return next(((bug, hint) for value, bug, hint in candidates if math.isclose(got, float(value), rel_tol=1e-4)),
-                None)
-
-
-def _call_on_row(fn: Callable, s: torch.Tensor, t: float, hint: str) -> float | Verdict:
-    """``fn(s, t)`` as one number, or the verdict when it is unfinished, raises or returns something else."""
-    out = _call_answer(fn, EX_06_HARD, "the body of hardest_share", f"for t = {t}", hint, s.clone(), t)
+def _call_accuracy(fn: Callable, exercise: str, what: str, *args: Any, **kwargs: Any) -> float | Verdict:
+    """``fn(*args, **kwargs)`` as one accuracy, or the verdict when it is unfinished, raises or is not a number."""
+    out = _call_answer(fn, exercise, what, "on the exercise's features", "keep the signature of the stub", *args, **kwargs)
     if isinstance(out, Verdict):
         return out
     got = _number(out)
-    return _wrong(EX_06_HARD, f"it returned {type(out).__name__}, not one number.", hint) if got is None else got
+    return _wrong(exercise, f"it returned {type(out).__name__}, not one accuracy.",
+                  "return one number in [0, 1]") if got is None else got
 
 
-def check_06_hardest_share(fn: Callable | None) -> Verdict:
-    """Check ``fn(similarities, temperature) -> share``: ``hardest_share_reference`` on the rows of ``HARD_CASES``."""
+@lru_cache(maxsize=None)
+def _probe_variants(per_class: int, seed: int) -> tuple[tuple[float, str, str], ...]:
+    """(accuracy, the mistake, hint) of typical wrong few-label probes on ``exercise_06_features()`` (cached)."""
+    train_f, train_y, test_f, test_y = exercise_06_features()
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.cat([r[torch.randperm(len(r), generator=g)[:per_class]]
+                     for r in (torch.nonzero(train_y == c).flatten() for c in range(CLASSES))])
+    first = torch.arange(per_class * CLASSES)
+    in_order = torch.cat([torch.nonzero(train_y == c).flatten()[:per_class] for c in range(CLASSES)])
+    anywhere = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(seed))[:per_class * CLASSES]
+    probe = linear_probe_accuracy
+    return ((probe(train_f[idx], train_y[idx], train_f[idx], train_y[idx]), "it is scored on the labelled training "
+             "rows it was fit on", "score on ALL test rows: linear_probe_accuracy(..., test_f, test_y)"),
+            (probe(train_f[first], train_y[first], test_f, test_y), "it uses the first rows of the whole set, not "
+             "per_class rows of every class", "loop over the classes: rows = torch.nonzero(train_y == c).flatten()"),
+            (probe(train_f[anywhere], train_y[anywhere], test_f, test_y), "it draws rows from the whole set, not "
+             "per_class rows of every class", "draw inside a loop over the classes 0..9"),
+            (probe(train_f[in_order], train_y[in_order], test_f, test_y), "it takes the first rows of each class "
+             "instead of a random draw", "rows[torch.randperm(len(rows), generator=generator)[:per_class]]"))
+
+
+@lru_cache(maxsize=None)
+def _expected_probe(per_class: int, seed: int) -> float:
+    """The reference: ``few_label_probe``'s one draw of ``seed`` on ``exercise_06_features()`` (cached)."""
+    return few_label_probe(*exercise_06_features(), per_class=per_class, draws=1, seed=seed)["mean"]
+
+
+def _named_mistake(exercise: str, what: str, got: float, expected: float,
+                   variants: Iterable[tuple[float, str, str]], hint: str) -> Verdict:
+    """A wrong accuracy ``got``: named as a percentage or as the first typical mistake whose accuracy it equals."""
+    if math.isclose(got, 100 * expected, rel_tol=1e-6):
+        return _wrong(exercise, f"{what}: a percentage.", "return a fraction in [0, 1]")
+    mistake = next(((bug, fix) for value, bug, fix in variants if abs(got - value) <= 1e-6), None)
+    return _wrong(exercise, f"{what}: {mistake[0]}.", mistake[1]) if mistake else _wrong(exercise, f"{what}.", hint)
+
+
+def _probe_mistake(fn: Callable, data: tuple, per_class: int, seed: int, got: float, what: str) -> Verdict:
+    """The verdict for an accuracy ``got`` that differs from the reference: the likely mistake, when one fits."""
+    again = _call_accuracy(fn, EX_06_PROBE, "the body of my_few_label_probe", *data, per_class,
+                           torch.Generator().manual_seed(seed))
+    if isinstance(again, float) and abs(again - got) > 1e-9:
+        return _wrong(EX_06_PROBE, f"two calls with the same seed give {got:.3f} and {again:.3f}: the generator is "
+                      "not used.", "pass generator=generator to torch.randperm")
+    return _named_mistake(EX_06_PROBE, what, got, _expected_probe(per_class, seed),
+                          _probe_variants(per_class, seed), "for c in 0..9: rows of class c, torch.randperm("
+                          "len(rows), generator=generator)[:per_class]; then linear_probe_accuracy on those rows only")
+
+
+def check_06_few_label_probe(fn: Callable | None) -> Verdict:
+    """Check ``fn(train_f, train_y, test_f, test_y, per_class, generator) -> accuracy`` against ``few_label_probe``
+    (one draw of ``seed``) on ``exercise_06_features()``, for (per_class, seed) = (3, 0) and (1, 1)."""
     if _unanswered(fn):
-        return _not_attempted(EX_06_HARD, "the body of hardest_share")
-    hint = "p = torch.softmax(similarities[1:] / temperature, dim=0); return p.max()"
-    for row, t in HARD_CASES:
-        s = torch.tensor(row, dtype=torch.float64)
-        expected = hardest_share_reference(s, t)
-        got = _call_on_row(fn, s, t, hint)
+        return _not_attempted(EX_06_PROBE, "the body of my_few_label_probe")
+    data, results = exercise_06_features(), []
+    for per_class, seed in ((3, 0), (1, 1)):
+        got = _call_accuracy(fn, EX_06_PROBE, "the body of my_few_label_probe", *data, per_class,
+                             torch.Generator().manual_seed(seed))
         if isinstance(got, Verdict):
             return got
-        if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-7):
-            bug, fix = _hard_bug(s, t, got) or ("", hint)
-            return _wrong(EX_06_HARD, f"at t = {t} it gives {got:.4g}, expected {expected:.4g}"
-                          + (f": {bug}." if bug else "."), fix)
-    s = torch.tensor(HARD_ROW, dtype=torch.float64)
-    shares = ", ".join(f"t = {t}: {hardest_share_reference(s, t):.2f}" for t in (0.05, 0.2, 1.0))
-    return Verdict(EX_06_HARD, "correct", f"with 14 negatives an even split gives each 1/14 = 0.07; the hardest gets "
-                   f"{shares}. A small temperature hands most of the push to the hardest negative "
-                   "(hard_negative_share with k = 1 averages this over the anchors of a batch).")
+        expected = _expected_probe(per_class, seed)
+        if abs(got - expected) > 1e-6:
+            what = f"with {per_class} label(s) per class (seed {seed}) it gives {got:.3f}, expected {expected:.3f}"
+            return _probe_mistake(fn, data, per_class, seed, got, what)
+        results.append(f"{per_class}/class: {expected:.3f}")
+    return Verdict(EX_06_PROBE, "correct", f"matches few_label_probe draw for draw ({', '.join(results)}). With one "
+                   "label per class the number depends a lot on which rows were drawn: that is why few_label_probe "
+                   "averages several draws and reports their sd.")
+
+
+def _knn_variants(data: tuple, k: int, t: float) -> list[tuple[float, str, str]]:
+    """(accuracy, the mistake, hint) of typical wrong kNN classifiers."""
+    train_f, train_y, test_f, test_y = data
+    cos = F.normalize(test_f, dim=1) @ F.normalize(train_f, dim=1).T
+
+    def vote(scores: torch.Tensor, weight: Callable[[torch.Tensor], torch.Tensor], largest: bool = True) -> float:
+        s, idx = scores.topk(k, dim=1, largest=largest)
+        votes = torch.zeros(len(test_y), CLASSES).scatter_add_(1, train_y[idx], weight(s))
+        return float((votes.argmax(1) == test_y).float().mean())
+
+    return [(vote(cos, torch.ones_like), "a plain majority vote: every neighbour counts 1",
+             "weight each neighbour's vote by exp(s_j / temperature)"),
+            (vote(test_f @ train_f.T, lambda s: (s / t).exp()), "the features are not normalized (dot products, not "
+             "cosines)", "F.normalize both train_f and test_f (dim=1) before the product"),
+            (vote(-torch.cdist(test_f, train_f), torch.ones_like), "Euclidean distances on raw features",
+             "rank by cosine similarity of the normalized rows"),
+            (vote(cos, lambda s: (s / t).exp(), largest=False), "it takes the LEAST similar rows",
+             "topk(k, dim=1) returns the largest by default")]
+
+
+def check_06_knn_by_hand(fn: Callable | None) -> Verdict:
+    """Check ``fn(train_f, train_y, test_f, test_y, k, temperature) -> accuracy`` against ``knn_accuracy`` on
+    ``exercise_06_features()`` for (k, temperature) = (20, 0.1), (1, 0.5), (100, 1.0)."""
+    if _unanswered(fn):
+        return _not_attempted(EX_06_KNN, "the body of my_knn_accuracy")
+    data = exercise_06_features()
+    for k, t in ((20, 0.1), (1, 0.5), (100, 1.0)):
+        got = _call_accuracy(fn, EX_06_KNN, "the body of my_knn_accuracy", *data, k, t)
+        if isinstance(got, Verdict):
+            return got
+        expected = knn_accuracy(*data, k=k, temperature=t)
+        if abs(got - expected) > 1e-6:
+            what = f"at k = {k}, temperature {t} it gives {got:.3f}, knn_accuracy {expected:.3f}"
+            return _named_mistake(EX_06_KNN, what, got, expected, _knn_variants(data, k, t), "normalize, s = test "
+                                  "@ train.T, s.topk(k), votes[c] += exp(s / t) for each neighbour of class c, argmax")
+    return Verdict(EX_06_KNN, "correct", "matches knn_accuracy for k = 20, 1 and 100: cosine neighbours, "
+                   "votes weighted by exp(s / t). The rows' lengths play no part, as in the loss.")

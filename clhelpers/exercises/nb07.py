@@ -1,158 +1,236 @@
-"""Notebook 07's exercises, avoiding collapse; each brings its own small networks or embeddings.
-
-* 07.1: ``check_07_momentum_update(fn)``: ``fn(target, online, momentum)`` must do the EMA update of
-  ``clhelpers.methods.momentum_update`` in place; ``exercise_07_networks()`` gives a pair to try it on.
-* 07.2: ``check_07_embedding_std(fn)``: ``fn(z)`` must compute SimSiam's collapse diagnostic
-  (``clhelpers.metrics.embedding_std``); ``exercise_07_batches()`` gives the embeddings it is scored on, among
-  them one that has collapsed to 2 of its 64 dimensions, which the diagnostic does not see.
-"""
+"""Notebook 07's exercises: ``exercise_07_runs()`` gives a recorded sweep; 07.1
+``check_07_paired_difference(diffs, mean_diff, ci_95, resolved)`` (batch 128 against batch 512, paired by seed,
+with the 95% t-interval of ``records.paired_difference``) and 07.2 ``check_07_hardest_share(fn)``."""
 from __future__ import annotations
 
-import copy
-from typing import Callable, Iterable
+import itertools
+import math
+import statistics
+from typing import Any, Callable
 
 import torch
-from torch import nn
 
-from ..metrics import embedding_std
-from ..similarity import unit_rows
-from ._verdict import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
+from ..records import PairedDifference, paired_difference
+from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
 
-EX_07_EMA, EX_07_STD = "Exercise 07.1 · the momentum update", "Exercise 07.2 · the collapse diagnostic"
-EMA_MOMENTUM = 0.9  # the checker's momentum: far enough from 0.5 that swapping m and 1 - m shows
-
-
-# =========================================================================== 07.1 the momentum update
-def exercise_07_networks(seed: int = 0) -> tuple[nn.Module, nn.Module]:
-    """``(target, online)``: two small nets (Linear - BatchNorm - ReLU - Linear) of one architecture with different
-    weights and BatchNorm statistics; the target's parameters do not require gradients, as in MoCo and BYOL."""
-    torch.manual_seed(seed)
-    online = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
-    target = copy.deepcopy(online)
-    with torch.no_grad():
-        for p in target.parameters():
-            p.add_(torch.randn_like(p))                    # the target lags behind: other weights
-    online.train()(torch.randn(16, 4) * 3 + 1)             # a forward in training mode moves online's running stats
-    for p in target.parameters():
-        p.requires_grad_(False)
-    return target, online
+EX_07_PAIRED, EX_07_HARD = "Exercise 08.1 · resolved with 3 seeds?", "Exercise 08.2 · the hardest negative's share"
+#: kNN accuracy of the batch-size sweep in benchmarks/sweep-cpu-2core.json (cpu-sweep, 5 epochs, seeds 0, 1, 2)
+_RECORDED = {64: (0.913, 0.908, 0.905), 128: (0.898, 0.902, 0.894), 256: (0.890, 0.900, 0.883),
+             512: (0.883, 0.895, 0.877)}
+BETTER, WORSE = 128, 512
+_TOL = 1e-5   # the accuracies have 3 decimals; 1e-5 tells t = 4.303 (or 4.30) from the band rule's half-width
+_NAMES = ("diffs", "mean_diff", "ci_95", "resolved")
 
 
-def _flat(tensors: Iterable[torch.Tensor]) -> torch.Tensor:
-    """All ``tensors`` (parameters or buffers) as one detached float vector, to compare a network before and after."""
-    return torch.cat([t.detach().flatten().float() for t in tensors])
+def exercise_07_runs() -> list[dict]:
+    """The recorded batch-size sweep as run dicts ``{"batch_size", "seed", "knn_acc"}``, 4 settings x 3 seeds."""
+    return [{"batch_size": b, "seed": s, "knn_acc": acc} for b, accs in _RECORDED.items() for s, acc in enumerate(accs)]
 
 
-def _ema_verdict(got: torch.Tensor, t0: torch.Tensor, o0: torch.Tensor, m: float) -> Verdict | None:
-    """The "wrong" verdict naming the bug if the target's parameters ``got`` are not m t0 + (1 - m) o0, else None."""
-    close = lambda a: torch.allclose(got, a, atol=1e-6)  # noqa: E731
-    if close(m * t0 + (1 - m) * o0):
+def paired_reference() -> PairedDifference:
+    """Batch 128 minus batch 512, paired by seed: ``records.paired_difference`` (mean +0.013, 95% CI includes 0)."""
+    return paired_difference(_RECORDED[BETTER], _RECORDED[WORSE])
+
+
+def _close(x: float, y: float) -> bool:
+    """Whether ``x`` and ``y`` agree to ``_TOL``."""
+    return abs(x - y) <= _TOL
+
+
+def _all_close(xs: list[float], ys: list[float]) -> bool:
+    """Whether ``xs`` and ``ys`` have the same length and agree entry by entry to ``_TOL``."""
+    return len(xs) == len(ys) and all(_close(x, y) for x, y in zip(xs, ys))
+
+
+def _numbers(answer: Any) -> list[float] | None:
+    """``answer`` (list, tuple, numpy array or tensor of real numbers) as a list of floats, else None."""
+    if isinstance(answer, torch.Tensor) or hasattr(answer, "tolist"):
+        answer = answer.flatten().tolist() if isinstance(answer, torch.Tensor) else answer.tolist()
+    if not isinstance(answer, (list, tuple)):
         return None
-    if close(t0):
-        return _wrong(EX_07_EMA, "the target's parameters did not change.",
-                      "update them in place: p_t.mul_(m).add_(p_o, alpha=1 - m) (p_t = ... only rebinds the loop's name)")
-    if close((1 - m) * t0 + m * o0):
-        return _wrong(EX_07_EMA, f"m and 1 - m are swapped: with m = {m} the target jumped {m:.0%} of the way to "
-                      "the online network instead of moving 1 - m of it.",
-                      "theta_target <- m * theta_target + (1 - m) * theta_online: m multiplies the TARGET")
-    if close(o0):
-        return _wrong(EX_07_EMA, "the target became a copy of the online network: that is momentum 0.",
-                      "keep m of the target's own weights: m * p_t + (1 - m) * p_o")
-    return _wrong(EX_07_EMA, "the target's parameters are not m * target + (1 - m) * online.",
-                  "for p_t, p_o in zip(target.parameters(), online.parameters()): p_t.mul_(m).add_(p_o, alpha=1 - m)")
+    xs = [_number(x) for x in answer]
+    return None if None in xs else xs
 
 
-def check_07_momentum_update(fn: Callable | None) -> Verdict:
-    """Check ``fn(target, online, momentum)``: in place, no gradient, ``theta_t <- m theta_t + (1 - m) theta_o`` for
-    every parameter, buffers (BatchNorm's running statistics) copied from ``online``, ``online`` untouched."""
-    if _unanswered(fn):
-        return _not_attempted(EX_07_EMA, "my_momentum_update")
-    target, online = exercise_07_networks()
-    t0, o0 = _flat(target.parameters()), _flat(online.parameters())
-    o_buffers = _flat(online.buffers())
-    got = _call_answer(fn, EX_07_EMA, "my_momentum_update", "my_momentum_update(target, online, 0.9)",
-                       "zip the two parameter lists and update the target's tensors in place", target, online, EMA_MOMENTUM)
-    if isinstance(got, Verdict):
-        return got
-    if not torch.equal(_flat(online.parameters()), o0) or not torch.equal(_flat(online.buffers()), o_buffers):
-        return _wrong(EX_07_EMA, "the online network changed: the momentum update writes only the target.",
-                      "read online's tensors, write target's: p_t.mul_(m).add_(p_o, alpha=1 - m)")
-    if any(p.requires_grad or p.grad_fn is not None for p in target.parameters()):
-        return _wrong(EX_07_EMA, "autograd recorded the update: the target's parameters now require a gradient, so the "
-                      "next loss would backpropagate into the target through every past update.",
-                      "decorate the function with @torch.no_grad() (or put the loop inside with torch.no_grad():)")
-    wrong = _ema_verdict(_flat(target.parameters()), t0, o0, EMA_MOMENTUM)
-    if wrong is not None:
-        return wrong
-    if not torch.equal(_flat(target.buffers()), o_buffers):
-        return _wrong(EX_07_EMA, "the parameters are right, but the BatchNorm running statistics (buffers) were not "
-                      "copied from the online network.",
-                      "for b_t, b_o in zip(target.buffers(), online.buffers()): b_t.copy_(b_o)")
-    return Verdict(EX_07_EMA, "correct", f"with m = {EMA_MOMENTUM} the target moves 1 - m = 10 % of the way towards the "
-                   "online network per step, so it averages the online weights of about the last 1 / (1 - m) = 10 "
-                   "steps (100 at m = 0.99): the slowly moving target of BYOL and MoCo.")
+def _diffs_error(diffs: Any) -> tuple[str, str] | None:
+    """(what is wrong, hint) with ``diffs``, the per-seed differences batch 128 - batch 512, or None when right."""
+    a, b = _RECORDED[BETTER], _RECORDED[WORSE]
+    ref = [x - y for x, y in zip(a, b)]
+    hint = "diffs = [x - y for x, y in zip(acc_128, acc_512)], both lists in seed order 0, 1, 2"
+    xs = _numbers(diffs)
+    if xs is None:
+        return f"diffs should be a list of 3 numbers (one per seed), got {type(diffs).__name__}", hint
+    if len(xs) == 9 and _all_close(sorted(xs), sorted(x - y for x in a for y in b)):
+        return ("diffs holds all 9 pairs of a batch-128 seed with a batch-512 seed: the runs are not paired by "
+                "seed", hint)
+    if len(xs) != 3:
+        return f"diffs should hold 3 differences, one per seed, got {len(xs)} values", hint
+    if _all_close(sorted(xs), sorted(ref)):
+        return None
+    if _all_close(sorted(xs), sorted(-d for d in ref)):
+        return ("wrong sign: that is batch 512 minus batch 128; the exercise asks for 128 minus 512 (then a "
+                "positive mean says 128 is ahead)", "diffs = [acc_128[s] - acc_512[s] for s in (0, 1, 2)]")
+    for perm in itertools.permutations(range(3)):
+        if _all_close(xs, [a[i] - b[j] for i, j in enumerate(perm)]):
+            pairs = ", ".join(f"128 seed {i} - 512 seed {j}" for i, j in enumerate(perm))
+            return (f"the differences are not paired by seed ({pairs}): a paired comparison subtracts the runs that "
+                    "share a seed", "sort each arm's runs by r['seed'] before subtracting")
+    return f"diffs = {[round(x, 4) for x in xs]}, but the paired differences are {[round(d, 4) for d in ref]}", hint
 
 
-# =========================================================================== 07.2 the collapse diagnostic
-def exercise_07_batches(n: int = 256, d: int = 64, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Four (n, d) batches of embeddings, NOT normalized (each row has its own length, 0.1 to 10):
-
-    ``"spread"`` (directions uniform on the sphere), ``"one point"`` (one direction plus 2 % noise: complete collapse),
-    ``"two dimensions"`` (all rows in one random 2-D plane of the d dimensions: dimensional collapse) and ``"offset"``
-    (spread directions plus a common vector 3 times their length: every pair of rows has cosine near 0.9)."""
-    g = torch.Generator().manual_seed(seed)
-    lengths = torch.exp(torch.empty(n, 1).uniform_(-2.3, 2.3, generator=g))   # 0.1 to 10: normalizing matters
-    c = unit_rows(torch.randn(1, d, generator=g))
-    plane = torch.linalg.qr(torch.randn(d, 2, generator=g)).Q                  # (d, 2): an orthonormal basis of a plane
-    return {"spread": lengths * unit_rows(torch.randn(n, d, generator=g)),
-            "one point": lengths * unit_rows(c + 0.02 * torch.randn(n, d, generator=g)),
-            "two dimensions": lengths * unit_rows(torch.randn(n, 2, generator=g) @ plane.T),
-            "offset": lengths * unit_rows(unit_rows(torch.randn(n, d, generator=g)) + 3 * c)}
+def _mean_error(mean_diff: Any) -> tuple[str, str] | None:
+    """(what is wrong, hint) with ``mean_diff``, the mean of the per-seed differences, or None when right."""
+    ref, got = paired_reference().mean, _number(mean_diff)
+    hint = "mean_diff = statistics.fmean(diffs)"
+    if got is None:
+        return f"mean_diff should be one number, got {type(mean_diff).__name__}", hint
+    if _close(got, ref):
+        return None
+    if _close(got, -ref):
+        return f"wrong sign: {got:+.4f} is batch 512 minus batch 128; the mean of 128 - 512 is {ref:+.4f}", hint
+    return f"the mean of the 3 differences is {ref:+.4f}, not {got:+.4f}", hint
 
 
-def _std_bug(z: torch.Tensor, got: float) -> tuple[str, str] | None:
-    """(what is wrong, hint) if ``got`` is one of the usual wrong versions of ``embedding_std(z)``, else None."""
-    unit = unit_rows(z)
-    wrong = {
-        "the rows were not L2-normalized (the value depends on how long each row is)":
-            ("normalize each row first: z / z.norm(dim=1, keepdim=True), or F.normalize(z, dim=1)", z.std(dim=0).mean()),
-        "the columns were normalized instead of the rows (dim=0)":
-            ("normalize along dim=1, so that every embedding (row) has length 1", (z / z.norm(dim=0)).std(dim=0).mean()),
-        "the std was taken along each row (dim=1), across dimensions, instead of across the batch":
-            ("take the std of every dimension over the rows: unit.std(dim=0), then the mean of those d numbers",
-             unit.std(dim=1).mean()),
-        "that is the variance, not the standard deviation":
-            ("use .std(dim=0), not .var(dim=0) (the reference 1/sqrt(d) is a standard deviation)", unit.var(dim=0).mean()),
-    }
-    for what, (hint, value) in wrong.items():
-        if _near(got, float(value), rel=1e-3):
-            return what, hint
+def _half_width_bug(half: float) -> str | None:
+    """The likely bug when ``half`` is a typical wrong half-width of the 95% interval, else None."""
+    from scipy.stats import t as student_t
+
+    a, b = _RECORDED[BETTER], _RECORDED[WORSE]
+    d = [x - y for x, y in zip(a, b)]
+    if _close(half, statistics.stdev(a) + statistics.stdev(b)):
+        return ("that is the old band rule (mean ± (sd_128 + sd_512), the two arms' sds unpaired), and it differs "
+                "from the paired interval by only 0.00002 here: a coincidence of these numbers, not a rule")
+    crits = ((student_t.ppf(0.975, 2), ""), (1.96, "z = 1.96 (the normal) instead of t with n - 1 = 2 degrees of "
+                                                     "freedom, 4.303: with 3 seeds the sd itself is uncertain"),
+             (student_t.ppf(0.975, 3), "t with n = 3 degrees of freedom instead of n - 1 = 2"),
+             (student_t.ppf(0.95, 2), "t.ppf(0.95, 2) makes a 90% interval; a two-sided 95% one takes t.ppf(0.975, 2)"))
+    spreads = ((statistics.stdev(d), ""),
+               (statistics.pstdev(d), "the population sd (divides by n = 3) instead of the sample sd (n - 1 = 2)"),
+               (statistics.variance(d), "the variance instead of the sd"),
+               (math.hypot(statistics.stdev(a), statistics.stdev(b)),
+                "the sds of the two arms (unpaired) instead of the sd of the paired differences"))
+    scales = ((1 / math.sqrt(3), ""), (1.0, "the sd instead of the standard error sd / sqrt(3)"))
+    for (c, c_bug), (sd, sd_bug), (k, k_bug) in itertools.product(crits, spreads, scales):
+        bugs = [x for x in (c_bug, sd_bug, k_bug) if x]
+        if bugs and abs(half - float(c) * sd * k) <= min(_TOL, 5e-4 * float(c) * sd * k):   # variance: tiny
+            return "; ".join(bugs)
     return None
 
 
-def check_07_embedding_std(fn: Callable | None) -> Verdict:
-    """Check ``fn(z)`` against ``embedding_std`` on every batch of ``exercise_07_batches()`` (either std convention,
-    n - 1 or n, passes); a wrong answer names the usual bug (no normalization, wrong dim, variance)."""
+def _interval_error(ci: Any) -> tuple[str, str] | None:
+    """(what is wrong, hint) with ``ci``, the 95% interval (lo, hi) of the mean difference, or None when right."""
+    ref = paired_reference()
+    hint = ("ci_95 = (mean - t * se, mean + t * se), t = scipy.stats.t.ppf(0.975, 2), "
+            "se = statistics.stdev(diffs) / 3 ** 0.5")
+    if hasattr(ci, "lo") and hasattr(ci, "hi"):   # records.paired_difference's answer
+        ci = (ci.lo, ci.hi)
+    xs = _numbers(ci)
+    if xs is None or len(xs) != 2:
+        return f"ci_95 should be a pair (lo, hi), got {ci!r}", hint
+    lo, hi = xs
+    (ma, sa), (mb, sb) = ((statistics.fmean(_RECORDED[k]), statistics.stdev(_RECORDED[k])) for k in (BETTER, WORSE))
+    if _all_close(sorted(xs), sorted((ma - sa, mb + sb))):
+        return ("those are the band rule's edges (mean_128 - sd_128, mean_512 + sd_512), not an interval of the "
+                "difference", hint)
+    if lo > hi:
+        return f"ci_95 = ({lo:+.4f}, {hi:+.4f}) has its low end second", "ci_95 = (lo, hi), lo first"
+    centre, half, ref_half = (lo + hi) / 2, (hi - lo) / 2, (ref.hi - ref.lo) / 2
+    if _close(centre, -ref.mean):
+        return f"wrong sign: centred on {centre:+.4f}, batch 512 minus batch 128; 128 - 512 gives {ref.mean:+.4f}", hint
+    if not _close(centre, ref.mean):
+        return f"the interval should be centred on the mean difference {ref.mean:+.4f}, yours is on {centre:+.4f}", hint
+    if _close(half, ref_half):
+        return None
+    bug = _half_width_bug(half)
+    flips = " (and it excludes 0: the comparison would look resolved)" if lo > 0 or hi < 0 else ""
+    return (f"the half-width is {half:.5f}, the paired 95% t-interval's is {ref_half:.5f}"
+            + (f": {bug}" if bug else "") + flips, hint)
+
+
+def check_07_paired_difference(diffs: Any, mean_diff: Any, ci_95: Any, resolved: Any) -> Verdict:
+    """Check the paired comparison of batch 128 and batch 512 in ``exercise_07_runs()``: ``diffs`` (128 - 512 per
+    seed), ``mean_diff``, ``ci_95`` = (lo, hi) (mean ± t_{0.975, 2} sd / sqrt(3)) and ``resolved`` (False: the
+    interval includes 0). Each part is checked in turn; an unanswered one (None, ...) is "not attempted"."""
+    answers = (diffs, mean_diff, ci_95, resolved)
+    if all(_unanswered(x) for x in answers):
+        return _not_attempted(EX_07_PAIRED, "diffs, mean_diff, ci_95 and resolved")
+    for i, (answer, find_error) in enumerate(zip(answers[:3], (_diffs_error, _mean_error, _interval_error))):
+        if _unanswered(answer):
+            missing = [n for n, x in zip(_NAMES[i:], answers[i:]) if _unanswered(x)]
+            return _not_attempted(EX_07_PAIRED, ", ".join(missing[:-1]) + " and " * (len(missing) > 1) + missing[-1])
+        error = find_error(answer)
+        if error is not None:
+            return _wrong(EX_07_PAIRED, error[0] + ".", error[1])
+    if _unanswered(resolved):
+        return _not_attempted(EX_07_PAIRED, "resolved")
+    ref = paired_reference()
+    ci = f"95% CI [{ref.lo:+.4f}, {ref.hi:+.4f}]"
+    if not (isinstance(resolved, bool) or type(resolved).__name__ in ("bool", "bool_")):   # numpy bools too
+        return _wrong(EX_07_PAIRED, f"resolved should be True or False, got {resolved!r}.",
+                      "resolved = lo > 0 or hi < 0")
+    if bool(resolved):
+        return _wrong(EX_07_PAIRED, f"the {ci} includes 0, if only by 0.0001: not resolved with 3 seeds. Batch 128 "
+                      "wins on all 3 seeds, but 3 wins of 3 happen by chance one time in eight.",
+                      "resolved = lo > 0 or hi < 0: the interval must exclude 0")
+    wins = sum(x > 0 for x in (a - b for a, b in zip(_RECORDED[BETTER], _RECORDED[WORSE])))
+    return Verdict(EX_07_PAIRED, "correct", f"batch 128 wins on {wins} of 3 seeds by {ref.mean:+.4f} on average, yet "
+                   f"the {ci} includes 0, just: {ref.verdict('batch 128', 'batch 512', 4)}. With z = 1.96 it would "
+                   "have looked resolved: with 3 seeds t has 2 degrees of freedom. Not resolved means not shown "
+                   "with 3 seeds, not 'no difference'.")
+
+
+#: (similarities, temperature): similarities[0] is the positive, the rest are 2N - 2 = 14 negatives (N = 8)
+HARD_ROW = (0.9, 0.7, 0.55, 0.5, 0.4, 0.35, 0.3, 0.2, 0.1, 0.05, 0.0, -0.1, -0.2, -0.3, -0.5)
+HARD_CASES = ((HARD_ROW, 0.05), (HARD_ROW, 0.2), (HARD_ROW, 1.0), ((0.3, 0.8, 0.1, -0.4), 0.1))
+
+
+def hardest_share_reference(similarities: torch.Tensor, temperature: float) -> float:
+    """The hardest negative's share of the negatives' softmax weight (similarities[0] is the positive)."""
+    return float(torch.softmax(similarities[1:] / temperature, dim=0).max())
+
+
+def _hard_bug(s: torch.Tensor, t: float, got: float) -> tuple[str, str] | None:
+    """(likely bug, hint) when ``got`` equals a typical wrong share of the hardest negative, else None."""
+    neg = s[1:]
+    candidates = ((torch.softmax(s / t, 0)[1:].max(), "the positive is in the softmax",
+                   "the share is among the negatives only: softmax(similarities[1:] / t)"),
+                  (torch.softmax(s / t, 0).max(), "that is the largest weight over ALL candidates, the positive's",
+                   "leave similarities[0], the positive, out"),
+                  (torch.softmax(neg * t, 0).max(), "the temperature multiplies", "divide by the temperature"),
+                  (torch.softmax(neg, 0).max(), "the temperature is ignored", "softmax(similarities[1:] / t)"),
+                  (torch.softmax(neg / t, 0).min(), "that is the EASIEST negative's share", "take the max"),
+                  (neg.max(), "that is the hardest negative's similarity, not its share of the weight",
+                   "the weights are softmax(similarities[1:] / t)"))
+    return next(((bug, hint) for value, bug, hint in candidates if math.isclose(got, float(value), rel_tol=1e-4)),
+                None)
+
+
+def _call_on_row(fn: Callable, s: torch.Tensor, t: float, hint: str) -> float | Verdict:
+    """``fn(s, t)`` as one number, or the verdict when it is unfinished, raises or returns something else."""
+    out = _call_answer(fn, EX_07_HARD, "the body of hardest_share", f"for t = {t}", hint, s.clone(), t)
+    if isinstance(out, Verdict):
+        return out
+    got = _number(out)
+    return _wrong(EX_07_HARD, f"it returned {type(out).__name__}, not one number.", hint) if got is None else got
+
+
+def check_07_hardest_share(fn: Callable | None) -> Verdict:
+    """Check ``fn(similarities, temperature) -> share``: ``hardest_share_reference`` on the rows of ``HARD_CASES``."""
     if _unanswered(fn):
-        return _not_attempted(EX_07_STD, "my_embedding_std")
-    readings = {}
-    for name, z in exercise_07_batches().items():
-        got = _call_answer(fn, EX_07_STD, "my_embedding_std", f"my_embedding_std on the {name!r} batch",
-                           "normalize the rows, take the std of every column, average", z.clone())
+        return _not_attempted(EX_07_HARD, "the body of hardest_share")
+    hint = "p = torch.softmax(similarities[1:] / temperature, dim=0); return p.max()"
+    for row, t in HARD_CASES:
+        s = torch.tensor(row, dtype=torch.float64)
+        expected = hardest_share_reference(s, t)
+        got = _call_on_row(fn, s, t, hint)
         if isinstance(got, Verdict):
             return got
-        value, want = _number(got), embedding_std(z)
-        if value is None:
-            return _wrong(EX_07_STD, f"it returned {type(got).__name__}, not one number.", "end with .mean() (and .item())")
-        if not _near(value, want, rel=0.005):
-            bug = _std_bug(z, value)
-            return _wrong(EX_07_STD, f"on the {name!r} batch it gives {value:.4f}, embedding_std gives {want:.4f}"
-                          + (f": {bug[0]}." if bug else "."), bug[1] if bug else "normalize rows, std over dim=0, mean")
-        readings[name] = value
-    ref = exercise_07_batches()["spread"].shape[1] ** -0.5
-    said = ", ".join(f"{k} {v:.3f}" for k, v in readings.items())
-    return Verdict(EX_07_STD, "correct", f"{said} (1/sqrt(64) = {ref:.3f}). The complete collapse and the common offset "
-                   "read near 0, but the batch squeezed into 2 of its 64 dimensions reads almost like a spread one: "
-                   "embedding_std sees complete collapse, not dimensional collapse (Jing et al., 2022); the singular "
-                   "values of the normalized batch (torch.linalg.svdvals) do: only 2 are far from 0, and "
-                   "clhelpers.metrics.effective_rank reads 2.0 for it, 62 for the spread batch.")
+        if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-7):
+            bug, fix = _hard_bug(s, t, got) or ("", hint)
+            return _wrong(EX_07_HARD, f"at t = {t} it gives {got:.4g}, expected {expected:.4g}"
+                          + (f": {bug}." if bug else "."), fix)
+    s = torch.tensor(HARD_ROW, dtype=torch.float64)
+    shares = ", ".join(f"t = {t}: {hardest_share_reference(s, t):.2f}" for t in (0.05, 0.2, 1.0))
+    return Verdict(EX_07_HARD, "correct", f"with 14 negatives an even split gives each 1/14 = 0.07; the hardest gets "
+                   f"{shares}. A small temperature hands most of the push to the hardest negative "
+                   "(hard_negative_share with k = 1 averages this over the anchors of a batch).")

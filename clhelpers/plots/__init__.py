@@ -4,7 +4,7 @@
   gradient steps, each negative's share, hardness against temperature, the 2-D playground's points).
 * ``views``: images (digits, augmented views and the sliders' preview, nearest-neighbour retrieval).
 * ``training``: per-epoch curves of training runs (losses, kNN accuracy, the InfoNCE bound of one run).
-* ``comparisons``: settings compared over seeds, mean ± sd (ablations, sweeps, the kinds of run of notebook 07).
+* ``comparisons``: settings compared over seeds, mean ± sd (ablations, sweeps, the kinds of run of notebook 08).
 * ``label_efficiency``: accuracy against labelled digits per class.
 * ``_style``: the shared look (``DPI``, ``SMALL_PT``, colours) and its private helpers; ``recorded_label``.
 

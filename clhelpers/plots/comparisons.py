@@ -1,5 +1,5 @@
 """The figures that compare settings over seeds (mean ± sd): ablations, the temperature and batch-size sweeps
-(accuracy, alignment-uniformity plane) and the kinds of run of notebook 07 (accuracy and collapse diagnostic).
+(accuracy, alignment-uniformity plane) and the kinds of run of notebook 08 (accuracy and collapse diagnostic).
 A run made here is drawn filled and solid ("this run"); a recorded one (a JSON file in ``benchmarks/``) hollow
 and dashed, labelled with its machine and file (``recorded_label``)."""
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _kind_panel(ax: Axes, kinds: list[str], runs: Mapping[str, Mapping], summary
 
 def plot_collapse(runs: Mapping[str, Mapping], recorded: Mapping[str, Mapping] | None = None, *, std_reference: float,
                   baselines: Mapping[str, float] = {}, recorded_name: str = "recorded", title: str | None = None) -> Figure:
-    """Notebook 07's collapse figure, one column per kind of run: kNN accuracy (left, with ``baselines`` such as
+    """Notebook 08's collapse figure, one column per kind of run: kNN accuracy (left, with ``baselines`` such as
     ``{"raw pixels": 0.93, "random init": 0.83}`` as dashed lines) and ``embedding_std`` of z (right, with the
     spread reference ``std_reference`` = 1/sqrt(d) and 0 = collapsed).
 

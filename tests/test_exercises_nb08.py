@@ -1,4 +1,4 @@
-"""The checkers of notebook 07: the starting point is "not attempted", the reference solution is "correct", and
+"""The checkers of notebook 08: the starting point is "not attempted", the reference solution is "correct", and
 typical wrong answers are "wrong" with a message that says what is wrong. The notebook's hidden solutions pass too."""
 import json
 import re
@@ -8,16 +8,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clhelpers.exercises import (check_07_embedding_std, check_07_momentum_update, exercise_07_batches,
-                                 exercise_07_networks)
+from clhelpers.exercises import (check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
+                                 exercise_08_networks)
 from clhelpers.methods import momentum_update
 from clhelpers.metrics import embedding_std
 from test_exercises import assert_verdict, unfinished
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "07_avoiding_collapse.ipynb"
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "08_avoiding_collapse.ipynb"
 
 
-# --------------------------------------------------------------------------- 07.1 the momentum update
+# --------------------------------------------------------------------------- 08.1 the momentum update
 @torch.no_grad()
 def swapped(target, online, momentum):
     for pt, po in zip(target.parameters(), online.parameters()):
@@ -58,14 +58,14 @@ def copies(target, online, momentum):
 
 def test_momentum_update_starting_points_are_not_attempted():
     for start in (None, ..., unfinished):
-        assert_verdict(check_07_momentum_update(start), "not attempted")
+        assert_verdict(check_08_momentum_update(start), "not attempted")
 
 
 def test_momentum_update_reference_is_correct_and_the_networks_differ():
-    target, online = exercise_07_networks()
+    target, online = exercise_08_networks()
     assert not all(torch.equal(a, b) for a, b in zip(target.state_dict().values(), online.state_dict().values()))
     assert not any(p.requires_grad for p in target.parameters())
-    assert_verdict(check_07_momentum_update(momentum_update), "correct", "10 %")
+    assert_verdict(check_08_momentum_update(momentum_update), "correct", "10 %")
 
 
 @pytest.mark.parametrize("wrong, fragment", [
@@ -74,21 +74,21 @@ def test_momentum_update_reference_is_correct_and_the_networks_differ():
     (lambda t, o, m: 1 / 0, "raised ZeroDivisionError"),
 ])
 def test_momentum_update_wrong_answers_name_the_bug(wrong, fragment):
-    assert_verdict(check_07_momentum_update(wrong), "wrong", fragment)
+    assert_verdict(check_08_momentum_update(wrong), "wrong", fragment)
 
 
-# --------------------------------------------------------------------------- 07.2 the collapse diagnostic
+# --------------------------------------------------------------------------- 08.2 the collapse diagnostic
 def my_embedding_std(z):
     return (z / z.norm(dim=1, keepdim=True)).std(dim=0).mean()
 
 
 def test_embedding_std_starting_points_are_not_attempted():
     for start in (None, ..., unfinished):
-        assert_verdict(check_07_embedding_std(start), "not attempted")
+        assert_verdict(check_08_embedding_std(start), "not attempted")
 
 
 def test_the_batches_show_what_the_diagnostic_sees_and_misses():
-    batches = exercise_07_batches()
+    batches = exercise_08_batches()
     ref = 64 ** -0.5
     readings = {k: embedding_std(z) for k, z in batches.items()}
     assert abs(readings["spread"] - ref) < 0.05 * ref
@@ -101,10 +101,10 @@ def test_the_batches_show_what_the_diagnostic_sees_and_misses():
 
 
 def test_embedding_std_reference_and_both_std_conventions_are_correct():
-    assert_verdict(check_07_embedding_std(my_embedding_std), "correct", "dimensional collapse")
-    assert_verdict(check_07_embedding_std(embedding_std), "correct")
+    assert_verdict(check_08_embedding_std(my_embedding_std), "correct", "dimensional collapse")
+    assert_verdict(check_08_embedding_std(embedding_std), "correct")
     biased = lambda z: F.normalize(z, dim=1).std(dim=0, correction=0).mean().item()  # noqa: E731
-    assert_verdict(check_07_embedding_std(biased), "correct")
+    assert_verdict(check_08_embedding_std(biased), "correct")
 
 
 @pytest.mark.parametrize("wrong, fragment", [
@@ -117,7 +117,7 @@ def test_embedding_std_reference_and_both_std_conventions_are_correct():
     (lambda z: z.nonexistent(), "raised AttributeError"),
 ])
 def test_embedding_std_wrong_answers_name_the_bug(wrong, fragment):
-    assert_verdict(check_07_embedding_std(wrong), "wrong", fragment)
+    assert_verdict(check_08_embedding_std(wrong), "wrong", fragment)
 
 
 # --------------------------------------------------------------------------- the notebook's hidden solutions
@@ -125,8 +125,8 @@ def test_the_notebooks_hidden_solutions_are_correct():
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     pattern = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
     found = [code for c in cells if c["cell_type"] == "markdown" for code in pattern.findall("".join(c["source"]))]
-    assert len(found) == 2, f"notebook 07: expected two exercises with a <details> solution, found {len(found)}"
-    checkers = {"my_momentum_update": check_07_momentum_update, "my_embedding_std": check_07_embedding_std}
+    assert len(found) == 2, f"notebook 08: expected two exercises with a <details> solution, found {len(found)}"
+    checkers = {"my_momentum_update": check_08_momentum_update, "my_embedding_std": check_08_embedding_std}
     for code in found:
         namespace = {"torch": torch, "F": F}
         exec(code, namespace)

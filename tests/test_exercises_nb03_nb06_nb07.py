@@ -1,4 +1,4 @@
-"""The checkers of notebooks 03, 05 and 06: the starting point is "not attempted", the reference solution is
+"""The checkers of notebooks 03, 06 and 07: the starting point is "not attempted", the reference solution is
 "correct", and typical wrong answers are "wrong" with a message that says what is wrong."""
 import json
 import math
@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from scipy.stats import t as scipy_t
 
 from clhelpers import exercises as er
-from clhelpers.exercises import (check_03_fixed_loss, check_03_predicted_failures, check_05_few_label_probe,
-                                 check_05_knn_by_hand, check_06_hardest_share, check_06_paired_difference,
-                                 exercise_05_features, exercise_06_runs, one_way_nt_xent)
+from clhelpers.exercises import (check_03_fixed_loss, check_03_predicted_failures, check_06_few_label_probe,
+                                 check_06_knn_by_hand, check_07_hardest_share, check_07_paired_difference,
+                                 exercise_06_features, exercise_07_runs, one_way_nt_xent)
 from clhelpers.losses import nt_xent
 from clhelpers.metrics import hard_negative_share, linear_probe_accuracy
 from clhelpers.records import paired_difference
@@ -68,8 +68,8 @@ def paired_answer(runs, crit=None, spread=statistics.stdev, se=True, sign=1):
     return diffs, mean, (mean - half, mean + half), mean - half > 0 or mean + half < 0
 
 
-CHECKERS = [check_03_predicted_failures, check_03_fixed_loss, check_05_few_label_probe, check_05_knn_by_hand,
-            check_06_hardest_share, lambda a: check_06_paired_difference(a, a, a, a)]
+CHECKERS = [check_03_predicted_failures, check_03_fixed_loss, check_06_few_label_probe, check_06_knn_by_hand,
+            check_07_hardest_share, lambda a: check_07_paired_difference(a, a, a, a)]
 
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: getattr(c, "__name__", "sweep"))
@@ -128,11 +128,11 @@ def test_03_fixed_loss_accepts_the_reference():
     assert_verdict(check_03_fixed_loss("nt_xent"), "wrong", "should be a function")
 
 
-# --------------------------------------------------------------------------- 05
-def test_05_features_are_small_synthetic_and_repeatable():
-    train_f, train_y, test_f, test_y = exercise_05_features()
+# --------------------------------------------------------------------------- 06
+def test_07_features_are_small_synthetic_and_repeatable():
+    train_f, train_y, test_f, test_y = exercise_06_features()
     assert train_f.shape == (300, 16) and test_f.shape == (200, 16) and set(train_y.tolist()) == set(range(10))
-    assert torch.equal(train_f, exercise_05_features()[0]) and train_y[:10].unique().numel() > 3   # shuffled
+    assert torch.equal(train_f, exercise_06_features()[0]) and train_y[:10].unique().numel() > 3   # shuffled
 
 
 def first_rows(train_f, train_y, test_f, test_y, per_class, generator):
@@ -163,12 +163,12 @@ def first_rows_per_class(train_f, train_y, test_f, test_y, per_class, generator)
     (lambda *a: 100 * my_few_label_probe(*a), "percentage"),
     (lambda *a: "0.7", "not one accuracy"),
 ], ids=["first-rows", "train-scored", "no-generator", "no-shuffle", "percent", "string"])
-def test_05_few_label_probe_rejects_typical_mistakes(wrong, fragment):
-    assert_verdict(check_05_few_label_probe(wrong), "wrong", fragment)
+def test_07_few_label_probe_rejects_typical_mistakes(wrong, fragment):
+    assert_verdict(check_06_few_label_probe(wrong), "wrong", fragment)
 
 
-def test_05_few_label_probe_accepts_the_reference():
-    assert_verdict(check_05_few_label_probe(my_few_label_probe), "correct", "draw for draw")
+def test_07_few_label_probe_accepts_the_reference():
+    assert_verdict(check_06_few_label_probe(my_few_label_probe), "correct", "draw for draw")
 
 
 def unnormalized(train_f, train_y, test_f, test_y, k=20, temperature=0.1):
@@ -194,44 +194,44 @@ def euclidean(train_f, train_y, test_f, test_y, k=20, temperature=0.1):
     (lambda *a: 100 * my_knn_accuracy(*a), "percentage"),
     (lambda tf, ty, qf, qy, k=20, t=0.1: my_knn_accuracy(tf, ty, qf, qy, 20, t), "at k = 1,"),
 ], ids=["majority", "unnormalized", "euclidean", "percent", "k-ignored"])
-def test_05_knn_rejects_typical_mistakes(wrong, fragment):
-    assert_verdict(check_05_knn_by_hand(wrong), "wrong", fragment)
+def test_07_knn_rejects_typical_mistakes(wrong, fragment):
+    assert_verdict(check_06_knn_by_hand(wrong), "wrong", fragment)
 
 
-def test_05_knn_accepts_the_reference():
-    assert_verdict(check_05_knn_by_hand(my_knn_accuracy), "correct", "exp(s / t)")
+def test_07_knn_accepts_the_reference():
+    assert_verdict(check_06_knn_by_hand(my_knn_accuracy), "correct", "exp(s / t)")
 
 
-# --------------------------------------------------------------------------- 06
-def test_06_paired_difference_accepts_the_reference():
-    runs = exercise_06_runs()
+# --------------------------------------------------------------------------- 07
+def test_08_paired_difference_accepts_the_reference():
+    runs = exercise_07_runs()
     assert len(runs) == 12 and {r["batch_size"] for r in runs} == {64, 128, 256, 512}
     ref = paired_difference(*arms(runs))
     assert not ref.resolved and ref.lo < 0 < ref.hi and ref.mean > 0          # 3 wins of 3, yet not resolved
     answer = paired_answer(runs)
     assert answer[2] == pytest.approx((ref.lo, ref.hi)) and answer[3] is False
-    assert_verdict(check_06_paired_difference(*answer), "correct", "3 of 3 seeds", "not resolved with 3 seeds")
-    assert_verdict(check_06_paired_difference(*answer[:2], ref, False), "correct")           # paired_difference itself
-    assert_verdict(check_06_paired_difference(*paired_answer(runs, crit=4.303)), "correct")  # t rounded as printed
-    assert_verdict(check_06_paired_difference(torch.tensor(answer[0]), *answer[1:]), "correct")
+    assert_verdict(check_07_paired_difference(*answer), "correct", "3 of 3 seeds", "not resolved with 3 seeds")
+    assert_verdict(check_07_paired_difference(*answer[:2], ref, False), "correct")           # paired_difference itself
+    assert_verdict(check_07_paired_difference(*paired_answer(runs, crit=4.303)), "correct")  # t rounded as printed
+    assert_verdict(check_07_paired_difference(torch.tensor(answer[0]), *answer[1:]), "correct")
 
 
-def test_06_paired_difference_starting_point_is_not_attempted_part_by_part():
-    assert_verdict(check_06_paired_difference(None, None, None, None), "not attempted",
+def test_08_paired_difference_starting_point_is_not_attempted_part_by_part():
+    assert_verdict(check_07_paired_difference(None, None, None, None), "not attempted",
                    "diffs, mean_diff, ci_95 and resolved")
-    diffs, mean, ci, _ = paired_answer(exercise_06_runs())
-    assert_verdict(check_06_paired_difference(diffs, None, None, None), "not attempted",
+    diffs, mean, ci, _ = paired_answer(exercise_07_runs())
+    assert_verdict(check_07_paired_difference(diffs, None, None, None), "not attempted",
                    "mean_diff, ci_95 and resolved")
-    assert_verdict(check_06_paired_difference(diffs, mean, ci, ...), "not attempted", "fill in resolved")
+    assert_verdict(check_07_paired_difference(diffs, mean, ci, ...), "not attempted", "fill in resolved")
 
 
 def unpaired_sd(diffs):   # ignores the pairing: the sd of a difference of two independent arms
-    a, b = arms(exercise_06_runs())
+    a, b = arms(exercise_07_runs())
     return math.hypot(statistics.stdev(a), statistics.stdev(b))
 
 
 def band_rule(diffs):     # the old rule: mean ± (sd_128 + sd_512), as a half-width
-    a, b = arms(exercise_06_runs())
+    a, b = arms(exercise_07_runs())
     return sum(map(statistics.stdev, (a, b)))
 
 
@@ -245,38 +245,38 @@ def band_rule(diffs):     # the old rule: mean ± (sd_128 + sd_512), as a half-w
     (dict(crit=1.96, spread=statistics.pstdev), ("z = 1.96", "population sd")),
     (dict(sign=-1), ("wrong sign", "128 minus 512")),
 ], ids=["unpaired-sds", "band-rule", "z", "population-sd", "sd-not-se", "t-df-3", "z-and-population", "sign"])
-def test_06_paired_difference_names_each_typical_bug(kwargs, fragments):
-    assert_verdict(check_06_paired_difference(*paired_answer(exercise_06_runs(), **kwargs)), "wrong", *fragments)
+def test_08_paired_difference_names_each_typical_bug(kwargs, fragments):
+    assert_verdict(check_07_paired_difference(*paired_answer(exercise_07_runs(), **kwargs)), "wrong", *fragments)
 
 
-def test_06_paired_difference_names_the_other_slips():
-    runs = exercise_06_runs()
+def test_08_paired_difference_names_the_other_slips():
+    runs = exercise_07_runs()
     diffs, mean, (lo, hi), resolved = paired_answer(runs)
     a, b = arms(runs)
     shifted = [x - y for x, y in zip(a, b[1:] + b[:1])]                        # 128 seed s against 512 seed s + 1
-    assert_verdict(check_06_paired_difference(shifted, mean, (lo, hi), resolved), "wrong", "not paired by seed")
-    assert_verdict(check_06_paired_difference([x - y for x in a for y in b], mean, (lo, hi), resolved), "wrong",
+    assert_verdict(check_07_paired_difference(shifted, mean, (lo, hi), resolved), "wrong", "not paired by seed")
+    assert_verdict(check_07_paired_difference([x - y for x in a for y in b], mean, (lo, hi), resolved), "wrong",
                    "all 9 pairs")
-    assert_verdict(check_06_paired_difference(diffs, -mean, (lo, hi), resolved), "wrong", "wrong sign")
-    assert_verdict(check_06_paired_difference(diffs, mean, (-hi, -lo), resolved), "wrong", "wrong sign")
-    assert_verdict(check_06_paired_difference(diffs, mean, (hi, lo), resolved), "wrong", "low end second")
-    assert_verdict(check_06_paired_difference(diffs, mean, (lo, hi), True), "wrong", "includes 0", "one time in eight")
-    assert_verdict(check_06_paired_difference(diffs, mean, (lo, hi), "no"), "wrong", "True or False")
-    assert_verdict(check_06_paired_difference(diffs[:2], mean, (lo, hi), resolved), "wrong", "3 differences")
-    assert_verdict(check_06_paired_difference(diffs, mean, 0.013, resolved), "wrong", "pair (lo, hi)")
+    assert_verdict(check_07_paired_difference(diffs, -mean, (lo, hi), resolved), "wrong", "wrong sign")
+    assert_verdict(check_07_paired_difference(diffs, mean, (-hi, -lo), resolved), "wrong", "wrong sign")
+    assert_verdict(check_07_paired_difference(diffs, mean, (hi, lo), resolved), "wrong", "low end second")
+    assert_verdict(check_07_paired_difference(diffs, mean, (lo, hi), True), "wrong", "includes 0", "one time in eight")
+    assert_verdict(check_07_paired_difference(diffs, mean, (lo, hi), "no"), "wrong", "True or False")
+    assert_verdict(check_07_paired_difference(diffs[:2], mean, (lo, hi), resolved), "wrong", "3 differences")
+    assert_verdict(check_07_paired_difference(diffs, mean, 0.013, resolved), "wrong", "pair (lo, hi)")
 
 
-def test_06_hardest_share():
-    assert_verdict(check_06_hardest_share(hardest_share), "correct", "1/14")
-    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s / t, 0)[1:].max()), "wrong",
+def test_08_hardest_share():
+    assert_verdict(check_07_hardest_share(hardest_share), "correct", "1/14")
+    assert_verdict(check_07_hardest_share(lambda s, t: torch.softmax(s / t, 0)[1:].max()), "wrong",
                    "positive is in the softmax")
-    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s[1:] * t, 0).max()), "wrong", "multiplies")
-    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s[1:] / t, 0).min()), "wrong", "EASIEST")
-    assert_verdict(check_06_hardest_share(lambda s, t: s[1:].max()), "wrong", "similarity, not its share")
-    assert_verdict(check_06_hardest_share(lambda s, t: torch.softmax(s[1:] / t, 0)), "wrong", "not one number")
+    assert_verdict(check_07_hardest_share(lambda s, t: torch.softmax(s[1:] * t, 0).max()), "wrong", "multiplies")
+    assert_verdict(check_07_hardest_share(lambda s, t: torch.softmax(s[1:] / t, 0).min()), "wrong", "EASIEST")
+    assert_verdict(check_07_hardest_share(lambda s, t: s[1:].max()), "wrong", "similarity, not its share")
+    assert_verdict(check_07_hardest_share(lambda s, t: torch.softmax(s[1:] / t, 0)), "wrong", "not one number")
 
 
-def test_06_hardest_share_is_what_hard_negative_share_averages():
+def test_08_hardest_share_is_what_hard_negative_share_averages():
     g = torch.Generator().manual_seed(0)
     z1 = torch.randn(4, 8, generator=g)
     z2 = z1 + 0.5 * torch.randn(4, 8, generator=g)
@@ -290,22 +290,22 @@ def test_06_hardest_share_is_what_hard_negative_share_averages():
 
 # --------------------------------------------------------------------------- the notebooks' hidden solutions
 ANSWERS = {"fails": check_03_predicted_failures, "my_fixed_loss": check_03_fixed_loss,
-           "my_few_label_probe": check_05_few_label_probe, "my_knn_accuracy": check_05_knn_by_hand,
-           "hardest_share": check_06_hardest_share}
+           "my_few_label_probe": check_06_few_label_probe, "my_knn_accuracy": check_06_knn_by_hand,
+           "hardest_share": check_07_hardest_share}
 SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
 
 
-@pytest.mark.parametrize("name", ["03_debugging_the_flawed_loss.ipynb", "05_simclr_on_mnist.ipynb",
-                                  "06_temperature_batch_size_and_beyond.ipynb"])
+@pytest.mark.parametrize("name", ["03_debugging_the_flawed_loss.ipynb", "06_simclr_on_mnist.ipynb",
+                                  "07_temperature_batch_size_and_beyond.ipynb"])
 def test_the_notebooks_hidden_solutions_are_correct(name):
     cells = json.loads((NOTEBOOKS / name).read_text())["cells"]
     found = [code for c in cells if c["cell_type"] == "markdown" for code in SOLUTION.findall("".join(c["source"]))]
     assert len(found) == 2, f"{name}: expected two exercises with a <details> solution, found {len(found)}"
     for code in found:
-        namespace = {"torch": torch, "F": F, "exercise_06_runs": exercise_06_runs}
+        namespace = {"torch": torch, "F": F, "exercise_07_runs": exercise_07_runs}
         exec(code, namespace)
         if "ci_95" in namespace:
-            assert_verdict(check_06_paired_difference(*(namespace[k] for k in ("diffs", "mean_diff", "ci_95",
+            assert_verdict(check_07_paired_difference(*(namespace[k] for k in ("diffs", "mean_diff", "ci_95",
                                                                               "resolved"))), "correct")
             continue
         answered = [key for key in ANSWERS if key in namespace]
