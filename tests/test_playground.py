@@ -76,7 +76,7 @@ def test_demo_values_follow_the_toggle_and_the_temperature():
     assert off["std"] < 0.02 < 0.7 < on["std"]
     assert warm["same_class_cos"] > on["same_class_cos"] + 0.2
     line = wp.playground_line(on)
-    assert line.startswith("t = 0.050 | negatives on | step 150 | alignment = ")
+    assert line.startswith("τ = 0.050 | negatives on | step 150 | alignment = ")
     assert f"same-class cos = {on['same_class_cos']:.3f}" in line
     assert "negatives off" in wp.playground_line(off)
 

@@ -36,7 +36,7 @@ def test_temperature_softmax_entropy_monotone_and_limits():
 def test_temperature_line_format():
     _, v = widgets.temperature_softmax(0.1)
     line = widgets.temperature_line(v)
-    assert line.startswith("t = 0.100 | entropy = ") and line.endswith(f"p(positive) = {v['p_positive']:.3f}")
+    assert line.startswith("τ = 0.100 | entropy = ") and line.endswith(f"p(positive) = {v['p_positive']:.3f}")
     assert f"entropy = {v['entropy']:.3f} nats" in line
 
 

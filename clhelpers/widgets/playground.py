@@ -8,7 +8,7 @@ after ``steps`` steps is a deterministic function of the controls, so the widget
 
 Printed line (a browser test reads it; keep it stable)::
 
-    t = 0.050 | negatives on | step 150 | alignment = 0.027 | uniformity = -1.864 | same-class cos = 0.611 | std = 0.730
+    τ = 0.050 | negatives on | step 150 | alignment = 0.027 | uniformity = -1.864 | same-class cos = 0.611 | std = 0.730
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def playground_view(state: pg.Playground, temperature: float = 0.2, negatives: b
                f"same-class cos {values['same_class_cos']:.2f}")
     mode = "NT-Xent" if negatives else "pull term only (negatives off)"
     fig = plots.playground_points(pg.embed(state), pg.views(state), state.labels, caption,
-                                  f"{mode}, t = {temperature:.3g}\n{state.n_pairs} pairs, step {state.steps}")
+                                  f"{mode}, τ = {temperature:.3g}\n{state.n_pairs} pairs, step {state.steps}")
     return fig, values
 
 
@@ -47,8 +47,8 @@ def playground_demo(temperature: float = 0.2, n_pairs: int = 16, negatives: bool
 
 
 def playground_line(values: dict) -> str:
-    """The printed line, e.g. ``t = 0.050 | negatives on | step 150 | alignment = 0.027 | ...``."""
-    return (f"t = {values['temperature']:.3f} | negatives {'on' if values['negatives'] else 'off'} | "
+    """The printed line, e.g. ``τ = 0.050 | negatives on | step 150 | alignment = 0.027 | ...``."""
+    return (f"τ = {values['temperature']:.3f} | negatives {'on' if values['negatives'] else 'off'} | "
             f"step {values['steps']} | alignment = {values['alignment']:.3f} | uniformity = {values['uniformity']:.3f} | "
             f"same-class cos = {values['same_class_cos']:.3f} | std = {values['std']:.3f}")
 

@@ -69,13 +69,13 @@ def temperature_softmax(temperature: float = 1.0, similarities: Sequence[float] 
     p = torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / check_temperature(temperature), dim=0)
     h = entropy_nats(p)
     fig = plots.probability_bars(p, labels=labels, highlight=0,
-                                 title=f"t = {temperature:.3g}: entropy {h:.3f} of max {math.log(len(p)):.3f} nats")
+                                 title=f"τ = {temperature:.3g}: entropy {h:.3f} of max {math.log(len(p)):.3f} nats")
     return fig, {"probabilities": p.tolist(), "entropy": h, "p_positive": float(p[0]), "temperature": float(temperature)}
 
 
 def temperature_line(values: dict) -> str:
     """The printed line, e.g. ``t = 0.100 | entropy = 1.234 nats | p(positive) = 0.567``."""
-    return f"t = {values['temperature']:.3f} | entropy = {values['entropy']:.3f} nats | p(positive) = {values['p_positive']:.3f}"
+    return f"τ = {values['temperature']:.3f} | entropy = {values['entropy']:.3f} nats | p(positive) = {values['p_positive']:.3f}"
 
 
 def negative_weights(temperature: float = 0.1, similarities: Sequence[float] = WEIGHT_SIMILARITIES,
@@ -87,14 +87,14 @@ def negative_weights(temperature: float = 0.1, similarities: Sequence[float] = W
     curves[float(temperature)] = negative_shares(similarities, temperature)
     shares = curves[float(temperature)]
     fig = plots.negative_weight_curves(similarities, curves, highlight=float(temperature),
-                                       title=f"Share of the push per negative (hardest gets {float(shares.max()):.1%} at t = {temperature:.3g})")
+                                       title=f"Share of the push per negative (hardest gets {float(shares.max()):.1%} at τ = {temperature:.3g})")
     return fig, {"shares": shares.tolist(), "hardest_share": float(shares[int(torch.as_tensor(similarities).argmax())]),
                  "temperature": float(temperature)}
 
 
 def weights_line(values: dict) -> str:
     """The printed line of the negative-weight explorer, e.g. ``t = 0.100 | hardest negative's share = 0.865``."""
-    return f"t = {values['temperature']:.3f} | hardest negative's share = {values['hardest_share']:.3f}"
+    return f"τ = {values['temperature']:.3f} | hardest negative's share = {values['hardest_share']:.3f}"
 
 
 def descent_frames(n_pairs: int = 3, temperature: float = 0.5, steps: Sequence[int] = (0, 10, 40, 150),

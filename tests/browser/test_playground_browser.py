@@ -16,7 +16,7 @@ import time
 from .test_notebooks_in_browser import ALL_RUN_JS, ERRORS_JS, finish, open_notebook
 
 NB02 = "02_deriving_nt_xent.ipynb"
-LINE = re.compile(r"t = (?P<t>[\d.]+) \| negatives (?P<neg>on|off) \| step (?P<step>\d+) \| alignment = [-\d.]+ \| "
+LINE = re.compile(r"τ = (?P<t>[\d.]+) \| negatives (?P<neg>on|off) \| step (?P<step>\d+) \| alignment = [-\d.]+ \| "
                   r"uniformity = [-\d.]+ \| same-class cos = (?P<cos>[-\d.]+) \| std = (?P<std>[-\d.]+)")
 
 
