@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from clhelpers import exercises as ex
 from clhelpers.exercises import (STATUSES, Verdict, batchwide_rotation_views, check_01_p_positive,
                                  check_01_temperature_for_half, check_02_collapse_value, check_02_nt_xent,
-                                 check_05_per_sample_views, check_05_unsafe_augmentations, rotate)
+                                 check_04_garbled_collapse, check_04_logit_scale, check_05_per_sample_views,
+                                 check_05_unsafe_augmentations, rotate)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -210,7 +211,8 @@ def test_06_unsafe_augmentations():
 # --------------------------------------------------------------------------- the notebooks' hidden solutions
 CHECKERS = {"p_positive": check_01_p_positive, "tau_half": check_01_temperature_for_half,
             "my_nt_xent": check_02_nt_xent, "collapse_32": check_02_collapse_value,
-            "my_rotation_views": check_05_per_sample_views, "unsafe": check_05_unsafe_augmentations}
+            "my_rotation_views": check_05_per_sample_views, "unsafe": check_05_unsafe_augmentations,
+            "garbled_collapse_16": check_04_garbled_collapse, "logit_scale": check_04_logit_scale}
 SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
 
 
@@ -220,7 +222,7 @@ def solutions(name: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["01_similarity_and_temperature.ipynb", "02_deriving_nt_xent.ipynb",
-                                  "05_views_and_augmentations.ipynb"])
+                                  "04_a_gallery_of_flawed_losses.ipynb", "05_views_and_augmentations.ipynb"])
 def test_the_notebooks_hidden_solutions_are_correct(name):
     found = solutions(name)
     assert len(found) == 2, f"{name}: expected two exercises with a <details> solution, found {len(found)}"

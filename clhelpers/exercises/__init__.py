@@ -17,6 +17,7 @@ from ._verdict import STATUSES, Verdict
 from .nb01 import HALF_ROW, P_POSITIVE_CASES, TAU_HALF, check_01_p_positive, check_01_temperature_for_half
 from .nb02 import COLLAPSE_N, check_02_collapse_value, check_02_nt_xent
 from .nb03 import ONE_WAY_REASONS, check_03_fixed_loss, check_03_predicted_failures, one_way_nt_xent
+from .nb04 import GARBLED_N, MAX_LOGIT_SCALE, check_04_garbled_collapse, check_04_logit_scale
 from .nb05 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, check_05_per_sample_views,
                    check_05_unsafe_augmentations, l_shape, rotate)
 from .nb06 import check_06_few_label_probe, check_06_knn_by_hand, exercise_06_features
@@ -30,6 +31,7 @@ __all__ = [
     "HALF_ROW", "P_POSITIVE_CASES", "TAU_HALF", "check_01_p_positive", "check_01_temperature_for_half",
     "COLLAPSE_N", "check_02_collapse_value", "check_02_nt_xent",
     "ONE_WAY_REASONS", "check_03_fixed_loss", "check_03_predicted_failures", "one_way_nt_xent",
+    "GARBLED_N", "MAX_LOGIT_SCALE", "check_04_garbled_collapse", "check_04_logit_scale",
     "AUGMENTATION_OPTIONS", "MAX_DEGREES", "batchwide_rotation_views", "check_05_per_sample_views",
     "check_05_unsafe_augmentations", "l_shape", "rotate",
     "check_06_few_label_probe", "check_06_knn_by_hand", "exercise_06_features",
