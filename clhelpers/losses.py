@@ -35,6 +35,8 @@ __all__ = [
     "positive_index", "collapse_value", "nt_xent_floor", "pair_contrastive_loss", "pair_in_batch", "triplet_loss",
     "triplet_in_batch", "supcon_loss", "supcon", "NTXentLoss", "SupConLoss", "InfoNCELoss", "PairContrastiveLoss",
     "TripletLoss", "takes_temperature", "with_temperature",
+    "standardize_columns", "cross_correlation", "barlow_twins_loss", "vicreg_terms", "vicreg_loss", "BarlowTwinsLoss",
+    "VICRegLoss",
 ]
 
 
@@ -406,3 +408,141 @@ class TripletLoss(_OptionsLoss):
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         return triplet_in_batch(z1, z2, margin=self.margin, mining=self.mining)
+
+
+
+# =========================================================================== Redundancy reduction
+# No negatives and no asymmetry: these losses look at the statistics of the batch's embedding, one column (one
+# dimension) at a time, and keep every dimension informative and decorrelated from the others. They take no
+# temperature (``takes_temperature`` is False for them); their options are keyword-only or fixed at construction.
+BN_EPS = 1e-5  # added to each column's variance before dividing, as BatchNorm does (a constant column stays finite)
+VICREG_EPS = 1e-4  # added to each column's variance under VICReg's square root (a constant column has std 0.01)
+
+
+def _check_redundancy_pair(z1: torch.Tensor, z2: torch.Tensor) -> None:
+    """``ValueError`` unless z1, z2 are finite float (N, D) batches of one shape with N >= 2 (batch statistics)."""
+    check_same_shape("z1", z1, min_rows=1, z2=z2)
+    if z1.shape[0] < 2:
+        raise ValueError(f"z1 and z2 have N = {z1.shape[0]} row: these losses use the mean and spread of each "
+                         "dimension over the batch, so give a batch of 2 or more samples (dozens in practice)")
+
+
+def _check_weight(value: float, name: str) -> float:
+    """``float(value)`` if it is a finite number >= 0 (0 switches a term off), else a ``ValueError``."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = float("nan")
+    if not (0 <= x < float("inf")):
+        raise ValueError(f"{name} must be a finite number >= 0 (0 switches its term off), got {value!r}")
+    return x
+
+
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 (float64 stays float64): the statistics of the batch are never taken in half precision."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
+def standardize_columns(z: torch.Tensor) -> torch.Tensor:
+    """Each column of ``z`` (N, D) minus its batch mean, divided by ``sqrt(var + BN_EPS)`` (biased variance, as
+    ``BatchNorm1d(affine=False)`` in training mode): every dimension gets mean 0 and variance (nearly) 1."""
+    check_embeddings(z, "z", min_rows=2)
+    z = _wide(z)
+    centred = z - z.mean(dim=0, keepdim=True)
+    return centred / torch.sqrt(centred.pow(2).mean(dim=0, keepdim=True) + BN_EPS)
+
+
+def cross_correlation(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    r"""The (D, D) cross-correlation matrix of two batches: ``C_ij = (1/N) sum_b a_bi c_bj`` with a, c the
+    column-standardized ``z1``, ``z2`` (``standardize_columns``). Entries lie in [-1, 1]; ``C_ii`` is the
+    correlation of dimension i between the two views, ``C_ij`` (i != j) how much dimension i of one view
+    predicts dimension j of the other."""
+    _check_redundancy_pair(z1, z2)
+    with torch.autocast(device_type=z1.device.type, enabled=False):
+        return standardize_columns(z1).T @ standardize_columns(z2) / z1.shape[0]
+
+
+def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, *, lambda_offdiag: float = 5e-3) -> torch.Tensor:
+    r"""Barlow Twins' redundancy-reduction loss (Zbontar et al., 2021), on the (D, D) cross-correlation C of
+    the two views' embeddings (``cross_correlation``: each dimension standardized over the batch):
+
+    .. math:: L = \sum_i (1 - C_{ii})^2 + \lambda \sum_i \sum_{j \ne i} C_{ij}^2
+
+    The first sum (invariance) wants each dimension to agree between the two views; the second (redundancy
+    reduction) wants different dimensions to be uncorrelated, so the D dimensions carry different information.
+    A collapsed batch (every row the same) has C = 0 and costs D. ``lambda_offdiag``: the paper's 5e-3 (found
+    with D = 8192). Computed in float32 with autocast off; invariant to a per-dimension affine change of inputs.
+    """
+    lam = _check_weight(lambda_offdiag, "lambda_offdiag")
+    c = cross_correlation(z1, z2)
+    on_diag = (1 - torch.diagonal(c)).pow(2).sum()
+    off_diag = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
+    return on_diag + lam * off_diag
+
+
+def vicreg_terms(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+    r"""VICReg's three unweighted terms (Bardes et al., 2022), each a 0-dim float32 tensor:
+
+    * ``invariance``: ``mean_{b,d} (z1_bd - z2_bd)^2``, the mean squared error between the views;
+    * ``variance``: the mean over dimensions d of ``max(0, 1 - sqrt(Var_b(z_bd) + eps))`` (unbiased variance,
+      ``eps = VICREG_EPS``), averaged over the two views: a hinge that keeps each dimension's std at 1 or more;
+    * ``covariance``: ``(1/D) sum_{i != j} Cov(z)_ij^2`` summed over the two views: pushes the off-diagonal
+      covariances (over the batch, unbiased) towards 0, decorrelating the dimensions.
+    """
+    _check_redundancy_pair(z1, z2)
+    with torch.autocast(device_type=z1.device.type, enabled=False):
+        z1, z2 = _wide(z1), _wide(z2)
+        n, d = z1.shape
+        variance, covariance = z1.new_zeros(()), z1.new_zeros(())
+        for z in (z1, z2):
+            centred = z - z.mean(dim=0, keepdim=True)
+            std = torch.sqrt(centred.pow(2).sum(dim=0) / (n - 1) + VICREG_EPS)
+            variance = variance + F.relu(1 - std).mean() / 2
+            cov = centred.T @ centred / (n - 1)
+            covariance = covariance + (cov.pow(2).sum() - torch.diagonal(cov).pow(2).sum()) / d
+        return {"invariance": F.mse_loss(z1, z2), "variance": variance, "covariance": covariance}
+
+
+def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, *, sim_weight: float = 25.0, var_weight: float = 25.0,
+                cov_weight: float = 1.0) -> torch.Tensor:
+    r"""VICReg, variance-invariance-covariance regularization (Bardes et al., 2022), with the terms of
+    ``vicreg_terms`` and the paper's weights (lambda = mu = 25, nu = 1) as defaults:
+
+    .. math:: L = \lambda\, s(Z, Z') + \mu\, \tfrac12 [v(Z) + v(Z')] + \nu\, [c(Z) + c(Z')]
+
+    s: mean squared error; v: hinge on each dimension's std; c: sum of squared off-diagonal covariances / D.
+    The raw embeddings are used (no normalization): the variance term fixes the scale. A collapsed batch
+    costs about ``var_weight`` (each std is ~0, each hinge ~1).
+    """
+    weights = [_check_weight(w, name) for w, name in ((sim_weight, "sim_weight"), (var_weight, "var_weight"),
+                                                        (cov_weight, "cov_weight"))]
+    terms = vicreg_terms(z1, z2)
+    return weights[0] * terms["invariance"] + weights[1] * terms["variance"] + weights[2] * terms["covariance"]
+
+
+class BarlowTwinsLoss(_OptionsLoss):
+    r"""Barlow Twins as a module: ``BarlowTwinsLoss(lambda_offdiag=5e-3)(z1, z2)``, see ``barlow_twins_loss``.
+
+    .. math:: L = \sum_i (1 - C_{ii})^2 + \lambda \sum_{i \ne j} C_{ij}^2
+    """
+
+    def __init__(self, lambda_offdiag: float = 5e-3) -> None:
+        super().__init__(lambda_offdiag=_check_weight(lambda_offdiag, "lambda_offdiag"))
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        return barlow_twins_loss(z1, z2, lambda_offdiag=self.lambda_offdiag)
+
+
+class VICRegLoss(_OptionsLoss):
+    r"""VICReg as a module: ``VICRegLoss(sim_weight=25, var_weight=25, cov_weight=1)(z1, z2)``, see ``vicreg_loss``.
+
+    .. math:: L = \lambda\, s(Z, Z') + \mu\, \tfrac12 [v(Z) + v(Z')] + \nu\, [c(Z) + c(Z')]
+    """
+
+    def __init__(self, sim_weight: float = 25.0, var_weight: float = 25.0, cov_weight: float = 1.0) -> None:
+        super().__init__(sim_weight=_check_weight(sim_weight, "sim_weight"),
+                         var_weight=_check_weight(var_weight, "var_weight"),
+                         cov_weight=_check_weight(cov_weight, "cov_weight"))
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        return vicreg_loss(z1, z2, sim_weight=self.sim_weight, var_weight=self.var_weight, cov_weight=self.cov_weight)

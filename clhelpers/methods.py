@@ -13,6 +13,8 @@ method trains or keeps (heads, a momentum encoder, a queue). A training loop nee
 * ``SimSiam``: predict the other view's projection, no negatives, stop-gradient (Chen & He, 2021).
 * ``BYOL``: SimSiam's loss with a momentum (EMA) target network (Grill et al., 2020).
 * ``SimCLRNoHead``: SimCLR with the loss on h itself (no projection head), for the head ablation.
+* ``BarlowTwins``: decorrelate the dimensions: cross-correlation of the two views -> identity (Zbontar et al., 2021).
+* ``VICReg``: invariance + a variance hinge + a covariance penalty on the batch's embedding (Bardes et al., 2022).
 * ``Supervised``: the baseline: cross-entropy of a linear classifier on h, same encoder, same views.
 
 The parts methods share come first: ``NegativeQueue`` (MoCo's FIFO of past keys), ``momentum_update`` (the
@@ -34,14 +36,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .losses import info_nce, nt_xent, supcon, with_temperature
+from .losses import BarlowTwinsLoss, VICRegLoss, info_nce, nt_xent, supcon, with_temperature
 from .models import PredictionHead, ProjectionHead
 from .similarity import unit_rows
 from .validate import check_embeddings, check_pair, check_temperature
 
 __all__ = [
     "Method", "SimCLR", "SimCLRNoHead", "SupCon", "MoCo", "SimSiam", "BYOL", "Supervised", "METHODS", "build_method",
-    "method_options", "NegativeQueue", "momentum_update", "negative_cosine",
+    "method_options", "NegativeQueue", "momentum_update", "negative_cosine", "BarlowTwins", "VICReg", "expander",
 ]
 
 
@@ -353,9 +355,57 @@ class Supervised(Method):
         return F.cross_entropy(logits, torch.as_tensor(labels, device=logits.device).long().repeat(2))
 
 
+# ------------------------------------------------------------------------------ redundancy reduction
+def expander(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
+    """Barlow Twins' projector / VICReg's expander, scaled down: Linear-BN-ReLU, Linear-BN-ReLU, Linear
+    (the papers use 8192 units in each of the three layers; here ``hidden_dim`` and ``out_dim``)."""
+    for name, value in (("in_dim", in_dim), ("hidden_dim", hidden_dim), ("out_dim", out_dim)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive int (a layer width), got {value!r}")
+    layers: list[nn.Module] = []
+    for a, b in ((int(in_dim), int(hidden_dim)), (int(hidden_dim), int(hidden_dim))):
+        layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers, nn.Linear(int(hidden_dim), int(out_dim)))
+
+
+class _RedundancyReduction(Method):
+    """Symmetric, no negatives, no momentum network, no predictor: one ``expander`` as the head, and a loss on
+    the statistics of the batch's two embeddings (``self.criterion``, a loss object with its options, float32)."""
+
+    def __init__(self, encoder: nn.Module, proj_dim: int, hidden_dim: int, criterion: nn.Module) -> None:
+        super().__init__(encoder, proj_dim, hidden_dim)
+        if proj_dim:
+            self.head = expander(self.encoder.feature_dim, hidden_dim, proj_dim)
+        self.criterion = criterion
+
+    def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The loss of the two views' embeddings z = expander(encoder(view)) (``labels`` is ignored)."""
+        z1, z2 = self.project(view1, view2).float().chunk(2)
+        return self.criterion(z1, z2)
+
+
+class BarlowTwins(_RedundancyReduction):
+    """Barlow Twins (Zbontar et al., 2021): ``barlow_twins_loss(z1, z2, lambda_offdiag=...)``, the cross-correlation
+    of the two views' embeddings pulled towards the identity matrix. ``lambda_offdiag``: the weight of the
+    off-diagonal (redundancy) term."""
+
+    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256, lambda_offdiag: float = 5e-3) -> None:
+        super().__init__(encoder, proj_dim, hidden_dim, BarlowTwinsLoss(lambda_offdiag))
+
+
+class VICReg(_RedundancyReduction):
+    """VICReg (Bardes et al., 2022): ``vicreg_loss(z1, z2, sim_weight, var_weight, cov_weight)``: invariance (MSE),
+    a hinge keeping each dimension's std >= 1 and a penalty on the off-diagonal covariances."""
+
+    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256, sim_weight: float = 25.0,
+                 var_weight: float = 25.0, cov_weight: float = 1.0) -> None:
+        super().__init__(encoder, proj_dim, hidden_dim, VICRegLoss(sim_weight, var_weight, cov_weight))
+
+
 # ------------------------------------------------------------------------------ registry
 METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "simclr-nohead": SimCLRNoHead, "supcon": SupCon, "moco": MoCo,
-                                    "simsiam": SimSiam, "byol": BYOL, "supervised": Supervised}
+                                    "simsiam": SimSiam, "byol": BYOL, "supervised": Supervised,
+                                    "barlow_twins": BarlowTwins, "vicreg": VICReg}
 
 
 def method_options(name: str) -> list[str]:

@@ -48,3 +48,13 @@ def test_the_keys_the_notebooks_read_are_still_there():
     assert collapse["summary"]["knn_acc"]["simclr"] == methods["summary"]["nt_xent"]  # notebook 08 asserts this
     for name in ("sweep-cpu-2core.json", "sweep-cpu-2core-fixed-steps.json"):  # notebook 07, through load_sweeps
         assert {"sweep", "temperature", "batch_size", "knn_acc", "alignment", "uniformity"} <= set(read(name)["runs"][0])
+
+
+def test_the_redundancy_record_has_what_notebook_08_section_8_reads():
+    rr = read("redundancy-cpu-2core.json")  # notebook 08, section 8
+    kinds = {"simclr", "barlow_twins", "vicreg", "random_init", "raw_pixels"}
+    for metric in ("knn_acc", "probe10"):
+        assert kinds <= set(rr["summary"][metric]) and {"barlow_twins", "vicreg"} <= set(rr["paired"][metric])
+        assert all("verdict" in d for d in rr["paired"][metric].values())
+    assert {"barlow_twins", "vicreg", "simclr"} <= set(rr["summary"]["effective_rank_h"]) and rr["reference"] == "simclr"
+    assert rr["preset"] == "cpu-sweep" and len(rr["seeds"]) >= 4  # 5 planned (--seeds 0 1 2 3 4); 4 recorded so far

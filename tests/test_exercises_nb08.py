@@ -8,8 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clhelpers.exercises import (check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
-                                 exercise_08_networks)
+from clhelpers.exercises import (check_08_barlow_twins, check_08_embedding_std, check_08_momentum_update,
+                                 check_08_vicreg_variance, exercise_08_batches, exercise_08_networks, exercise_08_pairs,
+                                 exercise_08_spreads)
+from clhelpers.losses import barlow_twins_loss, vicreg_terms
 from clhelpers.methods import momentum_update
 from clhelpers.metrics import embedding_std
 from test_exercises import assert_verdict, unfinished
@@ -120,13 +122,105 @@ def test_embedding_std_wrong_answers_name_the_bug(wrong, fragment):
     assert_verdict(check_08_embedding_std(wrong), "wrong", fragment)
 
 
+# --------------------------------------------------------------------------- 08.3 the Barlow Twins loss
+def my_barlow_twins(z1, z2, lambda_offdiag):
+    n = z1.shape[0]
+    a, b = (z1 - z1.mean(0)) / z1.std(0), (z2 - z2.mean(0)) / z2.std(0)
+    c = a.T @ b / n
+    off = ~torch.eye(c.shape[0], dtype=torch.bool)
+    return (1 - c.diagonal()).pow(2).sum() + lambda_offdiag * c[off].pow(2).sum()
+
+
+def barlow_variant(standardize=True, rows=False, per_n=True, power=2, mean=False, lam_all=False):
+    def fn(z1, z2, lam):
+        if rows:
+            a, b = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+        elif standardize:
+            a, b = (z1 - z1.mean(0)) / z1.std(0, correction=0), (z2 - z2.mean(0)) / z2.std(0, correction=0)
+        else:
+            a, b = z1 - z1.mean(0), z2 - z2.mean(0)
+        c = a.T @ b / (z1.shape[0] if per_n else 1)
+        off = ~torch.eye(c.shape[0], dtype=torch.bool)
+        diag, rest = (1 - c.diagonal()).pow(2), c[off].abs().pow(power)
+        if mean:
+            return diag.mean() + lam * rest.mean()
+        return diag.sum() + lam * (c.pow(2).sum() if lam_all else rest.sum())
+    return fn
+
+
+def test_barlow_twins_starting_points_are_not_attempted():
+    for start in (None, ..., unfinished):
+        assert_verdict(check_08_barlow_twins(start), "not attempted")
+
+
+def test_barlow_twins_pairs_need_standardizing_and_hold_redundancy():
+    z1, z2 = exercise_08_pairs()[0]
+    assert z1.std(0).max() / z1.std(0).min() > 2 and z1.mean(0).abs().max() > 1
+    assert torch.corrcoef(z1.T)[0, 5] > 0.7
+
+
+def test_barlow_twins_reference_and_both_std_conventions_are_correct():
+    assert_verdict(check_08_barlow_twins(my_barlow_twins), "correct", "C_05")
+    assert_verdict(check_08_barlow_twins(lambda a, b, lam: barlow_twins_loss(a, b, lambda_offdiag=lam)), "correct")
+    assert_verdict(check_08_barlow_twins(barlow_variant()), "correct")
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (barlow_variant(standardize=False), "covariance, not a correlation"),
+    (barlow_variant(rows=True), "L2-normalized"),
+    (barlow_variant(per_n=False), "N times too large"),
+    (barlow_variant(power=1), "not squared"),
+    (barlow_variant(mean=True), "means"),
+    (barlow_variant(lam_all=True), "includes the diagonal"),
+    (lambda a, b, lam: (a.T @ b).diagonal(), "not one number"),
+    (lambda a, b, lam: a.nonexistent(), "raised AttributeError"),
+    (lambda a, b, lam: torch.tensor(1.0), "barlow_twins_loss gives"),
+])
+def test_barlow_twins_wrong_answers_name_the_bug(wrong, fragment):
+    assert_verdict(check_08_barlow_twins(wrong), "wrong", fragment)
+
+
+# --------------------------------------------------------------------------- 08.4 VICReg's variance term
+def my_vicreg_variance(z):
+    std = torch.sqrt(z.var(dim=0) + 1e-4)
+    return torch.relu(1 - std).mean()
+
+
+def test_vicreg_variance_starting_points_are_not_attempted():
+    for start in (None, ..., unfinished):
+        assert_verdict(check_08_vicreg_variance(start), "not attempted")
+
+
+def test_vicreg_variance_reference_matches_the_library_and_both_conventions_pass():
+    z = exercise_08_spreads()[0]
+    assert my_vicreg_variance(z).item() == pytest.approx(vicreg_terms(z, z)["variance"].item(), rel=1e-6)
+    assert_verdict(check_08_vicreg_variance(my_vicreg_variance), "correct", "cost nothing")
+    biased = lambda z: torch.relu(1 - torch.sqrt(z.var(0, correction=0) + 1e-4)).mean()  # noqa: E731
+    assert_verdict(check_08_vicreg_variance(biased), "correct")
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (lambda z: (1 - torch.sqrt(z.var(0) + 1e-4)).mean(), "max(0, .)"),
+    (lambda z: torch.relu(1 - (z.var(0) + 1e-4)).mean(), "variance, not the standard deviation"),
+    (lambda z: torch.relu(1 - torch.sqrt(z.var(1) + 1e-4)).mean(), "along each row"),
+    (lambda z: torch.relu(1 - torch.sqrt(z.var(0) + 1e-4)).sum(), "summed"),
+    (lambda z: torch.relu(1 - z.std(0)).mean(), "eps = 1e-4 is missing"),
+    (lambda z: torch.relu(1 - z.std(0)), "not one number"),
+    (lambda z: z.nonexistent(), "raised AttributeError"),
+    (lambda z: torch.tensor(0.5), "the variance term is"),
+])
+def test_vicreg_variance_wrong_answers_name_the_bug(wrong, fragment):
+    assert_verdict(check_08_vicreg_variance(wrong), "wrong", fragment)
+
+
 # --------------------------------------------------------------------------- the notebook's hidden solutions
 def test_the_notebooks_hidden_solutions_are_correct():
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     pattern = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
     found = [code for c in cells if c["cell_type"] == "markdown" for code in pattern.findall("".join(c["source"]))]
-    assert len(found) == 2, f"notebook 08: expected two exercises with a <details> solution, found {len(found)}"
-    checkers = {"my_momentum_update": check_08_momentum_update, "my_embedding_std": check_08_embedding_std}
+    assert len(found) == 4, f"notebook 08: expected four exercises with a <details> solution, found {len(found)}"
+    checkers = {"my_momentum_update": check_08_momentum_update, "my_embedding_std": check_08_embedding_std,
+                "my_barlow_twins": check_08_barlow_twins, "my_vicreg_variance": check_08_vicreg_variance}
     for code in found:
         namespace = {"torch": torch, "F": F}
         exec(code, namespace)

@@ -25,6 +25,8 @@ from .nb07 import (HARD_CASES, HARD_ROW, check_07_hardest_share, check_07_paired
                    hardest_share_reference, paired_reference)
 from .nb08 import (EMA_MOMENTUM, check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
                    exercise_08_networks)
+from .nb08 import (BT_LAMBDA, VAR_STDS, check_08_barlow_twins, check_08_vicreg_variance, exercise_08_pairs,
+                   exercise_08_spreads)
 
 __all__ = [
     "STATUSES", "Verdict",
@@ -38,4 +40,6 @@ __all__ = [
     "HARD_CASES", "HARD_ROW", "check_07_hardest_share", "check_07_paired_difference", "exercise_07_runs",
     "hardest_share_reference", "paired_reference",
     "EMA_MOMENTUM", "check_08_embedding_std", "check_08_momentum_update", "exercise_08_batches", "exercise_08_networks",
+    "BT_LAMBDA", "VAR_STDS", "check_08_barlow_twins", "check_08_vicreg_variance", "exercise_08_pairs",
+    "exercise_08_spreads",
 ]

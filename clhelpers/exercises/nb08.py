@@ -5,6 +5,10 @@
 * 08.2: ``check_08_embedding_std(fn)``: ``fn(z)`` must compute SimSiam's collapse diagnostic
   (``clhelpers.metrics.embedding_std``); ``exercise_08_batches()`` gives the embeddings it is scored on, among
   them one that has collapsed to 2 of its 64 dimensions, which the diagnostic does not see.
+* 08.3: ``check_08_barlow_twins(fn)``: ``fn(z1, z2, lambda_offdiag)`` must compute Barlow Twins' loss
+  (``clhelpers.losses.barlow_twins_loss``) on the batches of ``exercise_08_pairs()``.
+* 08.4: ``check_08_vicreg_variance(fn)``: ``fn(z)`` must compute VICReg's variance term of one branch, the mean
+  over dimensions of ``max(0, 1 - sqrt(Var(z_d) + 1e-4))``, on ``exercise_08_spreads()``.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from ..losses import VICREG_EPS, barlow_twins_loss, standardize_columns
 from ..metrics import embedding_std
 from ..similarity import unit_rows
 from ._verdict import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
@@ -156,3 +161,143 @@ def check_08_embedding_std(fn: Callable | None) -> Verdict:
                    "embedding_std sees complete collapse, not dimensional collapse (Jing et al., 2022); the singular "
                    "values of the normalized batch (torch.linalg.svdvals) do: only 2 are far from 0, and "
                    "clhelpers.metrics.effective_rank reads 2.0 for it, 62 for the spread batch.")
+
+
+
+# =========================================================================== 08.3 the Barlow Twins loss
+EX_08_BT, EX_08_VAR = "Exercise 08.3 · the Barlow Twins loss", "Exercise 08.4 · VICReg's variance term"
+BT_LAMBDA = 0.05  # the checker's lambda: large enough that a wrong off-diagonal term shows
+
+
+def exercise_08_pairs(seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Three seeded pairs (z1, z2) of shape (32, 6): correlated views whose dimensions have different means and
+    scales (so standardizing matters) and some redundancy (dimension 5 nearly copies dimension 0)."""
+    g = torch.Generator().manual_seed(seed)
+    pairs = []
+    for _ in range(3):
+        base = torch.randn(32, 6, generator=g)
+        base[:, 5] = base[:, 0] + 0.3 * torch.randn(32, generator=g)
+        scale, shift = torch.rand(1, 6, generator=g) * 4 + 0.5, torch.randn(1, 6, generator=g) * 3
+        pairs.append(tuple(scale * (base + 0.5 * torch.randn(32, 6, generator=g)) + shift for _ in range(2)))
+    return pairs
+
+
+def _bt_reference(z1: torch.Tensor, z2: torch.Tensor, lam: float, correction: int = 0) -> dict[str, float]:
+    """Barlow Twins' loss (biased or unbiased std) and the values the usual mistakes give, by name."""
+    n, d = z1.shape
+    eye = torch.eye(d, dtype=torch.bool)
+
+    def loss(c: torch.Tensor, off_power: int = 2, mean: bool = False, lam_all: bool = False) -> float:
+        diag, off = (1 - c.diagonal()).pow(2), c[~eye].abs().pow(off_power)
+        if mean:
+            return float(diag.mean() + lam * off.mean())
+        return float(diag.sum() + lam * (c.pow(2).sum() if lam_all else off.sum()))
+
+    std = lambda z: (z - z.mean(0)) / z.std(0, correction=correction)  # noqa: E731
+    c = std(z1).T @ std(z2) / n
+    return {"correct": loss(c), "not standardized": loss((z1 - z1.mean(0)).T @ (z2 - z2.mean(0)) / n),
+            "rows normalized": loss(unit_rows(z1).T @ unit_rows(z2) / n), "no 1/N": loss(c * n),
+            "not squared": loss(c, off_power=1), "means": loss(c, mean=True), "lambda on all": loss(c, lam_all=True)}
+
+
+_BT_BUGS = {
+    "not standardized": ("C was computed from the centred embeddings without dividing by each dimension's std, so "
+                         "it is a covariance, not a correlation", "divide each column by its std over the batch: "
+                         "(z - z.mean(0)) / z.std(0), then C = a.T @ b / N"),
+    "rows normalized": ("each row (sample) was L2-normalized: that is NT-Xent's normalization, not Barlow Twins'",
+                        "standardize each COLUMN (dimension) over the batch: (z - z.mean(0)) / z.std(0)"),
+    "no 1/N": ("C is N times too large: the sum over the batch was not divided by N",
+               "C = a.T @ b / N, so that C_ii is a correlation in [-1, 1]"),
+    "not squared": ("the off-diagonal entries were not squared", "lambda * (C_ij ** 2) summed over i != j"),
+    "means": ("the two terms are means, the loss sums them", "sum over i of (1 - C_ii)^2, plus lambda times the SUM "
+              "over i != j of C_ij^2"),
+    "lambda on all": ("the redundancy term includes the diagonal", "leave out i == j: mask it with ~torch.eye(D, "
+                      "dtype=bool), or subtract C.diagonal().pow(2).sum()"),
+}
+
+
+def check_08_barlow_twins(fn: Callable | None) -> Verdict:
+    """Check ``fn(z1, z2, lambda_offdiag)`` against ``barlow_twins_loss`` on ``exercise_08_pairs()`` (biased or
+    unbiased std both pass); a wrong answer names the usual bug (no standardization, rows normalized, ...)."""
+    if _unanswered(fn):
+        return _not_attempted(EX_08_BT, "my_barlow_twins")
+    for i, (z1, z2) in enumerate(exercise_08_pairs()):
+        got = _call_answer(fn, EX_08_BT, "my_barlow_twins", f"my_barlow_twins on pair {i}",
+                           "standardize each column, C = a.T @ b / N, then the two sums", z1.clone(), z2.clone(), BT_LAMBDA)
+        if isinstance(got, Verdict):
+            return got
+        value = _number(got)
+        if value is None:
+            return _wrong(EX_08_BT, f"it returned {type(got).__name__}, not one number.", "return a 0-dim tensor (a sum)")
+        ref, unbiased = _bt_reference(z1, z2, BT_LAMBDA), _bt_reference(z1, z2, BT_LAMBDA, correction=1)["correct"]
+        if _near(value, ref["correct"], rel=1e-3) or _near(value, unbiased, rel=1e-3):
+            continue
+        bug = next((name for name, v in ref.items() if name != "correct" and _near(value, v, rel=1e-3)), None)
+        what, hint = _BT_BUGS.get(bug, ("", "standardize each column, C = a.T @ b / N, "
+                                            "sum (1 - C_ii)^2 + lambda * sum_{i != j} C_ij^2"))
+        return _wrong(EX_08_BT, f"on pair {i} it gives {value:.4f}, barlow_twins_loss gives {ref['correct']:.4f}"
+                      + (f": {what}." if what else "."), hint)
+    z1, z2 = exercise_08_pairs()[0]
+    c = standardize_columns(z1).T @ standardize_columns(z2) / z1.shape[0]
+    return Verdict(EX_08_BT, "correct", f"on pair 0 the diagonal of C averages {float(c.diagonal().mean()):.2f} (the "
+                   f"views agree) and C_05 = {float(c[0, 5]):.2f}: dimension 5 repeats dimension 0, the redundancy the "
+                   f"second term penalizes. The loss is {float(barlow_twins_loss(z1, z2, lambda_offdiag=BT_LAMBDA)):.3f}; "
+                   "multiplying a column of z1 or z2 by a positive constant leaves it unchanged.")
+
+
+# =========================================================================== 08.4 VICReg's variance term
+VAR_STDS = (0.1, 0.5, 0.9, 1.0, 1.5, 3.0, 0.0, 0.7)  # the columns' spreads in exercise_08_spreads (0: a constant one)
+
+
+def exercise_08_spreads(seed: int = 0) -> list[torch.Tensor]:
+    """Two seeded (64, 8) batches whose columns have standard deviations about ``VAR_STDS`` (column 6 constant:
+    a collapsed dimension) and nonzero means, the second with its columns in reverse order."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(64, 8, generator=g)
+    z = (z - z.mean(0)) / z.std(0) * torch.tensor(VAR_STDS) + torch.randn(1, 8, generator=g) * 2
+    return [z, z.flip(1).clone()]
+
+
+def _var_values(z: torch.Tensor) -> dict[str, float]:
+    """VICReg's variance term (unbiased and biased variance) and the values the usual mistakes give, by name."""
+    std = lambda correction, eps=VICREG_EPS: torch.sqrt(z.var(0, correction=correction) + eps)  # noqa: E731
+    return {"correct": float(torch.relu(1 - std(1)).mean()), "biased": float(torch.relu(1 - std(0)).mean()),
+            "no hinge": float((1 - std(1)).mean()), "variance": float(torch.relu(1 - (z.var(0) + VICREG_EPS)).mean()),
+            "rows": float(torch.relu(1 - torch.sqrt(z.var(1) + VICREG_EPS)).mean()),
+            "sum": float(torch.relu(1 - std(1)).sum()), "no eps": float(torch.relu(1 - std(1, 0.0)).mean())}
+
+
+_VAR_BUGS = {
+    "no hinge": ("without the max(0, .), dimensions with a std above 1 lower the term (it rewards ever larger "
+                 "spreads)", "clamp: torch.relu(1 - std), or (1 - std).clamp(min=0)"),
+    "variance": ("that hinges the variance, not the standard deviation", "std = torch.sqrt(z.var(dim=0) + 1e-4)"),
+    "rows": ("the spread was taken along each row (across dimensions), not over the batch",
+             "z.var(dim=0): one variance per dimension, over the N samples"),
+    "sum": ("the hinges were summed over the dimensions, not averaged", "end with .mean(), not .sum()"),
+    "no eps": ("the constant dimension gets std exactly 0: eps = 1e-4 is missing under the square root (and the "
+               "gradient of sqrt at 0 is infinite)", "std = torch.sqrt(z.var(dim=0) + 1e-4)"),
+}
+
+
+def check_08_vicreg_variance(fn: Callable | None) -> Verdict:
+    """Check ``fn(z)`` against VICReg's variance term of one branch on ``exercise_08_spreads()`` (unbiased or biased
+    variance both pass); a wrong answer names the usual bug (no hinge, variance not std, rows, sum, no eps)."""
+    if _unanswered(fn):
+        return _not_attempted(EX_08_VAR, "my_vicreg_variance")
+    for i, z in enumerate(exercise_08_spreads()):
+        got = _call_answer(fn, EX_08_VAR, "my_vicreg_variance", f"my_vicreg_variance on batch {i}",
+                           "std of each column over the batch, then mean of max(0, 1 - std)", z.clone())
+        if isinstance(got, Verdict):
+            return got
+        value, ref = _number(got), _var_values(z)
+        if value is None:
+            return _wrong(EX_08_VAR, f"it returned {type(got).__name__}, not one number.", "end with .mean()")
+        if _near(value, ref["correct"], rel=1e-4) or _near(value, ref["biased"], rel=1e-4):
+            continue
+        bug = next((name for name in _VAR_BUGS if _near(value, ref[name], rel=1e-4)), None)
+        what, hint = _VAR_BUGS.get(bug, ("", "mean over d of max(0, 1 - sqrt(Var(z[:, d]) + 1e-4))"))
+        return _wrong(EX_08_VAR, f"on batch {i} it gives {value:.4f}, the variance term is {ref['correct']:.4f}"
+                      + (f": {what}." if what else "."), hint)
+    return Verdict(EX_08_VAR, "correct", f"{_var_values(exercise_08_spreads()[0])['correct']:.4f}: only the columns with "
+                   "a std below 1 (0.1, 0.5, 0.9, 0.7 and the constant one) contribute; those at 1, 1.5 and 3 cost "
+                   "nothing, so the term stops a dimension from collapsing without pushing spreads ever larger.")
