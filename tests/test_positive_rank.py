@@ -190,3 +190,48 @@ def test_plot_positive_rank_rejects_what_it_cannot_draw(histories, batch_size, m
 
     with pytest.raises(ValueError, match=match):
         plot_positive_rank(histories, batch_size)
+
+
+# --------------------------------------------------------------------------- benchmarks/rank_table.py and its record
+BENCHMARKS = __import__("pathlib").Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load_rank_table():
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(BENCHMARKS))   # the script imports _driver from its folder
+    spec = importlib.util.spec_from_file_location("rank_table", BENCHMARKS / "rank_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_rank_table_is_an_experiment_whose_arms_train_and_report_ranks():
+    from clhelpers.train import load_split
+
+    module = load_rank_table()
+    exp = module.EXPERIMENT
+    assert exp.script == "rank_table.py" and exp.reference in exp.arms and {"top1_acc", "top5_acc", "knn_acc"} == set(exp.metrics)
+    assert "benchmarks/rank_table.py" in module.__doc__
+    cfg = tiny(train_size=256, batch_size=128, epochs=2, seed=1)
+    split = load_split(cfg, torch.device("cpu"))
+    row = exp.arms["tau_1"](cfg, split, False)
+    assert row["temperature"] == 1.0 and len(row["top1_by_epoch"]) == 2 == len(row["loss_by_epoch"])
+    assert 0 <= row["top1_acc"] <= row["top5_acc"] <= 1 and 0 <= row["knn_acc"] <= 1
+    start = module.untrained_ranks(cfg, split)
+    assert set(start) == {"top1_acc", "top5_acc"} and start == module.untrained_ranks(cfg, split)   # seeded
+    with pytest.raises(ValueError, match="unknown kind"):
+        module.run_temperature("tau_9", cfg, split, False)
+
+
+def test_the_rank_record_holds_what_notebook_07_reads():
+    import json
+
+    record = json.loads((BENCHMARKS / "rank-cpu-2core.json").read_text())
+    assert record["finished"] and len(record["seeds"]) >= 5 and record["config"]["batch_size"] == 256
+    for metric in ("top1_acc", "top5_acc", "knn_acc"):
+        assert {"random_init", "tau_0.2", "tau_1"} <= set(record["summary"][metric])
+    for r in (r for r in record["runs"] if r["kind"] in ("tau_0.2", "tau_1")):
+        assert len(r["top1_by_epoch"]) == len(r["top5_by_epoch"]) == len(r["loss_by_epoch"]) == record["config"]["epochs"]

@@ -22,6 +22,7 @@ from .nb05 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, 
 from .nb06 import check_06_few_label_probe, check_06_knn_by_hand, exercise_06_features
 from .nb07 import (HARD_CASES, HARD_ROW, check_07_hardest_share, check_07_paired_difference, exercise_07_runs,
                    hardest_share_reference, paired_reference)
+from .nb07 import check_07_positive_rank, check_07_topk, exercise_07_rank_batch, exercise_07_ranks
 from .nb08 import (EMA_MOMENTUM, check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
                    exercise_08_networks)
 
@@ -35,5 +36,6 @@ __all__ = [
     "check_06_few_label_probe", "check_06_knn_by_hand", "exercise_06_features",
     "HARD_CASES", "HARD_ROW", "check_07_hardest_share", "check_07_paired_difference", "exercise_07_runs",
     "hardest_share_reference", "paired_reference",
+    "check_07_positive_rank", "check_07_topk", "exercise_07_rank_batch", "exercise_07_ranks",
     "EMA_MOMENTUM", "check_08_embedding_std", "check_08_momentum_update", "exercise_08_batches", "exercise_08_networks",
 ]
