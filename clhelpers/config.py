@@ -77,6 +77,9 @@ class TrainConfig:
     test_size: int | None = _opt(None, "evaluate on the first this-many test images")
     knn_k: int = _opt(20, "neighbours of the kNN monitor")
     eval_every: int = _opt(1, "kNN evaluation every this-many epochs (and after the last)")
+    rank_monitor: bool = _opt(False, "after every epoch, the top-1 and top-5 accuracy of the positive among the 2N - 1 "
+                                     "candidates of one fixed pair of views of batch_size held-out images "
+                                     "(history keys top1_acc, top5_acc)")
     amp: bool = _opt(True, "bf16 autocast on CUDA (--no-amp also turns cpu_amp off)")
     cpu_amp: bool = _opt(False, "bf16 autocast on the CPU (a win only with native bf16)")
     channels_last: bool = _opt(True, "channels-last memory format")
@@ -101,6 +104,7 @@ class TrainConfig:
                        "queue_size")
         _need(isinstance(self.seed, int) and self.seed >= 0, f"seed must be an int >= 0, got {self.seed!r}")
         _need(self.batch_size >= 2, f"batch_size must be >= 2 (a contrastive loss needs negatives), got {self.batch_size}")
+        _need(isinstance(self.rank_monitor, bool), f"rank_monitor must be True or False, got {self.rank_monitor!r}")
         for name, hint in (("temperature", " (typically 0.05 to 1)"), ("lr", " (typically 1e-4 to 1e-2)")):
             value = getattr(self, name)
             _need(isinstance(value, (int, float)) and 0 < value < math.inf, f"{name} must be a positive number{hint}, got {value!r}")

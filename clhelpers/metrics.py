@@ -12,6 +12,8 @@
 * ``negative_weight_matrix`` and ``hard_negative_share`` measure how NT-Xent's gradient is shared
   between the negatives (the hardness-aware property of Wang & Liu, CVPR 2021); ``infonce_gradient`` and
   ``negative_shares`` do it for one anchor's row of similarities, ``entropy_nats`` says how peaked its softmax is.
+* ``positive_rank`` and ``topk_positive_accuracy``: where each view's positive ranks among its 2N - 1 candidates
+  (the top-1 / top-5 accuracy that NT-Xent's softmax is a soft version of).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ __all__ = [
     "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "label_draws", "few_label_probe", "alignment",
     "uniformity", "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share", "entropy_nats",
     "infonce_gradient", "negative_shares",
+    "positive_rank", "topk_positive_accuracy",
 ]
 
 
@@ -343,3 +346,31 @@ def negative_shares(similarities: Sequence[float], temperature: float) -> torch.
     """Each negative's share of the total push: ``p_k / sum_j p_j`` over negatives only, which
     is ``softmax(s_neg / t)`` (the positive cancels out)."""
     return torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / check_temperature(temperature), dim=0)
+
+
+# --------------------------------------------------------------------------- the positive's rank
+def positive_rank(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    """The rank of each view's positive among its 2N - 1 candidates, by cosine similarity: a (2N,) int64 tensor.
+
+    The 2N views are stacked as in NT-Xent (row i of ``z1`` is view i, row i of ``z2`` view i + N, and the
+    positive of view i is view i + N mod 2N). The candidates of view i are the other 2N - 1 views (never i
+    itself); its rank is 1 + the number of negatives k with ``s_ik >= s_i,p(i)``: 1 means the positive is the
+    most similar view, 2N - 1 the least. A tie counts against the positive, so collapsed embeddings (every
+    cosine equal) rank it last, never first. Rows are normalized inside: scaling a row changes nothing.
+    """
+    check_pair(z1, z2)
+    n = z1.shape[0]
+    z = unit_rows(torch.cat([z1, z2], dim=0).detach().float())
+    sim = z @ z.T
+    pos = sim.gather(1, positive_index(n, z.device)[:, None])
+    return ((sim >= pos) & _negative_mask(n, z.device)).sum(dim=1) + 1
+
+
+def topk_positive_accuracy(z1: torch.Tensor, z2: torch.Tensor, k: int = 1) -> float:
+    """The share of the 2N views whose positive is among their ``k`` most similar candidates (``positive_rank``
+    <= k), in [0, 1]. Chance level, for embeddings that carry no information about which views belong together,
+    is k / (2N - 1): the positive is then equally likely to sit at any of the 2N - 1 ranks."""
+    check_pair(z1, z2)
+    k = _check_count(k, "k", 1, 2 * z1.shape[0] - 1,
+                     what="how many of the 2N - 1 candidates count as top; use k <= 2N - 1 or a bigger batch")
+    return float((positive_rank(z1, z2) <= k).float().mean())

@@ -44,10 +44,11 @@ from .device import machine_description, pick_device, set_seed
 from .files import atomic_torch_save, atomic_write_json, load_checked
 from .evaluate import knn_monitor, pixel_baseline
 from .methods import Method, build_method
+from .metrics import topk_positive_accuracy
 from .models import Encoder, save_encoder
 
 CHECKPOINT_FORMAT = "clhelpers-train-v2"
-_RESUME_FREE = {"resume", "out_dir", "compile", "eval_every"}  # may differ between a run and its resumption
+_RESUME_FREE = {"resume", "out_dir", "compile", "eval_every", "rank_monitor"}  # may differ between a run and its resumption
 
 
 @dataclass
@@ -200,6 +201,7 @@ def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tup
     run = _State(cfg, method, optimizer, scheduler, device)
     run.restore()
     run.fmt, run.steps = fmt, steps
+    run.rank_views = rank_views(cfg, split[2], fmt) if cfg.rank_monitor else None
     run.amp = (cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")
     run.info = {"train_images": len(split[0]), "test_images": len(split[2]), "steps_per_epoch": steps,
                 "pixel_knn_acc": pixel_baseline(*split, cfg.knn_k), "holdout": cfg.holdout,
@@ -219,7 +221,8 @@ def train(config: TrainConfig, progress: bool = True, on_epoch_end: Callable[[di
     ``progress`` shows a bar that advances once per epoch. ``on_epoch_end(record)`` runs after every
     epoch (after the checkpoint is written) with that epoch's record: ``{"epoch", "loss" (mean training
     loss), "knn_acc" (None when not evaluated), "images_per_s" (training only), "epoch_s", "eval_s",
-    "wall_s" (since the start, earlier sessions of a resumed run included), "lr"}``. ``loss`` replaces
+    "wall_s" (since the start, earlier sessions of a resumed run included), "lr"}``, and with ``rank_monitor``
+    ``"top1_acc"``, ``"top5_acc"`` (``rank_record``). ``loss`` replaces
     SimCLR's NT-Xent with any ``loss(z1, z2) -> scalar`` (e.g. notebook 03's flawed losses). ``data``
     = ``(x_train, y_train, x_test, y_test)`` trains on these tensors instead of ``config.dataset``.
     """
@@ -277,12 +280,37 @@ def _end_epoch(run: _State, epoch: int, mean_loss: float, epoch_s: float, split:
     t1, knn = time.perf_counter(), None
     if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
         knn = knn_monitor(run.method.encoder, *split, k=cfg.knn_k)
+    ranks = rank_record(run.method, run.rank_views) if run.rank_views is not None else {}
     record = {"epoch": epoch + 1, "loss": mean_loss, "knn_acc": knn,
               "images_per_s": run.info["steps_per_epoch"] * cfg.batch_size / epoch_s, "epoch_s": epoch_s,
-              "eval_s": time.perf_counter() - t1, "wall_s": run.wall_s(), "lr": run.scheduler.get_last_lr()[0]}
+              "eval_s": time.perf_counter() - t1, "wall_s": run.wall_s(), "lr": run.scheduler.get_last_lr()[0], **ranks}
     run.history.append(record)
     run.epoch = epoch + 1
     return record
+
+
+# --------------------------------------------------------------------------- the rank monitor (cfg.rank_monitor)
+def rank_views(cfg: TrainConfig, x_held: torch.Tensor, fmt: torch.memory_format = torch.contiguous_format) -> tuple:
+    """The rank monitor's fixed pair of views: the first ``batch_size`` held-out images (all of them if fewer), made
+    once with a generator of their own (seed + 2), so the run's random streams, and its training, stay untouched."""
+    x = x_held[: cfg.batch_size]
+    if len(x) < 3:
+        raise ValueError(f"rank_monitor needs at least 3 held-out images (top-5 among 2N - 1 candidates), got {len(x)}; "
+                         "raise test_size or set rank_monitor=False")
+    gen = torch.Generator(device=x.device if x.device.type == "cuda" else "cpu").manual_seed(cfg.seed + 2)
+    return tuple(v.contiguous(memory_format=fmt) for v in make_views(x, cfg.views, gen))
+
+
+def rank_record(method: Method, views: tuple) -> dict:
+    """``{"top1_acc", "top5_acc"}``: the share of the 2N views of ``views`` whose positive is the most similar of their
+    2N - 1 candidates (top 5), in the loss space z (``metrics.topk_positive_accuracy``). Eval mode and no gradient, so
+    BatchNorm's running statistics and the weights stay as they were; the mode is restored."""
+    was_training = method.training
+    method.eval()
+    with torch.no_grad():
+        z1, z2 = method.project(*views).float().chunk(2)
+    method.train(was_training)
+    return {"top1_acc": topk_positive_accuracy(z1, z2, 1), "top5_acc": topk_positive_accuracy(z1, z2, 5)}
 
 
 def _to_cpu_copy(obj):

@@ -246,7 +246,11 @@ def test_sweep_plots_draw_live_and_recorded_runs_of_one_seed():
     assert len(ax.lines) == 3 and list(ax.lines[0].get_xdata()) == [-3.2, -2.5]
     assert legend_texts(ax)[1:] == ["recorded on x86_64 x2 CPU (sweep-x.json)",
                                     "recorded on Intel Xeon Platinum 8481C x2 CPU (sweep-x.json)"]
-    assert [t.get_text() for t in ax.texts] == ["τ=0.1", "τ=1"]  # only the first series is annotated
+    # every point of every series carries its τ, in its series' colour, each series at its own offset
+    assert [t.get_text() for t in ax.texts] == ["τ=0.1", "τ=1"] * 3
+    assert [t.get_color() for t in ax.texts] == [line.get_color() for line in ax.lines for _ in range(2)]
+    assert np.allclose([t.xy for t in ax.texts[:2]], [(-3.2, 0.3), (-2.5, 0.2)])   # (uniformity, alignment) of each τ
+    assert len({tuple(t.xyann) for t in ax.texts}) == 3                  # coinciding points: labels apart
     assert not any(c.has_xerr or c.has_yerr for c in ax.containers)  # one seed: no error bars
     fig = plots.plot_sweep_accuracy(live, [old])
     assert [len(a.lines) for a in fig.axes] == [2, 2]

@@ -23,6 +23,7 @@ from .nb05 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, 
 from .nb06 import check_06_few_label_probe, check_06_knn_by_hand, exercise_06_features
 from .nb07 import (HARD_CASES, HARD_ROW, check_07_hardest_share, check_07_paired_difference, exercise_07_runs,
                    hardest_share_reference, paired_reference)
+from .nb07 import check_07_positive_rank, check_07_topk, exercise_07_rank_batch, exercise_07_ranks
 from .nb08 import (EMA_MOMENTUM, check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
                    exercise_08_networks)
 from .nb08 import (BT_LAMBDA, VAR_STDS, check_08_barlow_twins, check_08_vicreg_variance, exercise_08_pairs,
@@ -39,6 +40,7 @@ __all__ = [
     "check_06_few_label_probe", "check_06_knn_by_hand", "exercise_06_features",
     "HARD_CASES", "HARD_ROW", "check_07_hardest_share", "check_07_paired_difference", "exercise_07_runs",
     "hardest_share_reference", "paired_reference",
+    "check_07_positive_rank", "check_07_topk", "exercise_07_rank_batch", "exercise_07_ranks",
     "EMA_MOMENTUM", "check_08_embedding_std", "check_08_momentum_update", "exercise_08_batches", "exercise_08_networks",
     "BT_LAMBDA", "VAR_STDS", "check_08_barlow_twins", "check_08_vicreg_variance", "exercise_08_pairs",
     "exercise_08_spreads",

@@ -1,6 +1,7 @@
 """Notebook 07's exercises: ``exercise_07_runs()`` gives a recorded sweep; 07.1
 ``check_07_paired_difference(diffs, mean_diff, ci_95, resolved)`` (batch 128 against batch 512, paired by seed,
-with the 95% t-interval of ``records.paired_difference``) and 07.2 ``check_07_hardest_share(fn)``."""
+with the 95% t-interval of ``records.paired_difference``) and 07.2 ``check_07_hardest_share(fn)``; 07.3
+``check_07_positive_rank(fn)`` on ``exercise_07_rank_batch()`` and 07.4 ``check_07_topk(...)`` on ``exercise_07_ranks()``."""
 from __future__ import annotations
 
 import itertools
@@ -9,7 +10,9 @@ import statistics
 from typing import Any, Callable
 
 import torch
+import torch.nn.functional as F
 
+from ..metrics import positive_rank
 from ..records import PairedDifference, paired_difference
 from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
 
@@ -234,3 +237,189 @@ def check_07_hardest_share(fn: Callable | None) -> Verdict:
     return Verdict(EX_07_HARD, "correct", f"with 14 negatives an even split gives each 1/14 = 0.07; the hardest gets "
                    f"{shares}. A small temperature hands most of the push to the hardest negative "
                    "(hard_negative_share with k = 1 averages this over the anchors of a batch).")
+
+
+# --------------------------------------------------------------------------- 07.3 and 07.4: the positive's rank
+EX_07_RANK, EX_07_TOPK = "Exercise 07.3 · the positive's rank", "Exercise 07.4 · top-k accuracy and chance"
+#: a hand-made batch of N = 4 pairs in the plane: (angle in degrees, length) of each row of z1 and of z2
+_RANK_Z1 = ((285, 2.0), (225, 0.5), (25, 1.0), (260, 0.5))
+_RANK_Z2 = ((300, 1.0), (205, 3.0), (175, 3.0), (240, 0.5))
+
+
+def _plane(rows: tuple) -> torch.Tensor:
+    """(angle in degrees, length) pairs as the rows of an (n, 2) float32 tensor."""
+    t = torch.tensor([a for a, _ in rows], dtype=torch.float64) * math.pi / 180
+    lengths = torch.tensor([r for _, r in rows], dtype=torch.float64)
+    return (torch.stack([t.cos(), t.sin()], dim=1) * lengths[:, None]).float()
+
+
+def exercise_07_rank_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """Exercise 07.3's batch ``(z1, z2)``: N = 4 pairs of 2-D vectors of different lengths (cosines at least 0.02
+    apart within every row, so the ranks do not hinge on rounding); row i of z1 and row i of z2 are a positive pair."""
+    return _plane(_RANK_Z1), _plane(_RANK_Z2)
+
+
+def _rank_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """(name, z1, z2) the rank answer is checked on: the exercise's batch, a random one, and one with an exact tie."""
+    g = torch.Generator().manual_seed(7)
+    z1 = torch.randn(8, 5, generator=g)
+    e1, e2, e3 = torch.eye(3)
+    return [("the exercise's batch", *exercise_07_rank_batch()),
+            ("a random batch of N = 8", z1 * torch.rand(8, 1, generator=g).add(0.5), z1 + 0.9 * torch.randn(8, 5, generator=g)),
+            ("a batch with a tie (view 2 is exactly as similar to view 0 as view 0's positive)",
+             torch.stack([e1, e2, e1]), torch.stack([e1, e3, e2]))]
+
+
+def _ranks_by(sim: torch.Tensor, counts: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], keep: torch.Tensor) -> list:
+    """1 + the number of candidates k (``keep[i, k]``) with ``counts(sim[i, k], sim[i, p(i)])`` true, per row i."""
+    n = sim.shape[0] // 2
+    pos = sim[torch.arange(2 * n), (torch.arange(2 * n) + n) % (2 * n)][:, None]
+    return (counts(sim, pos) & keep).sum(dim=1).add(1).tolist()
+
+
+def _rank_variants(z1: torch.Tensor, z2: torch.Tensor) -> dict:
+    """The typical wrong answers on one batch, each as the list of 2N ranks it gives: what went wrong -> ranks."""
+    n = z1.shape[0]
+    raw = torch.cat([z1, z2]).double()
+    unit = F.normalize(raw, dim=1)
+    sim = unit @ unit.T
+    eye = torch.eye(2 * n, dtype=torch.bool)
+    negatives = ~eye
+    negatives[torch.arange(2 * n), (torch.arange(2 * n) + n) % (2 * n)] = False
+    ge, gt = (lambda s, p: s >= p), (lambda s, p: s > p)
+    return {"dot": _ranks_by(raw @ raw.T, ge, negatives), "strict": _ranks_by(sim, gt, negatives),
+            "reversed": _ranks_by(sim, lambda s, p: s <= p, negatives)}
+
+
+def _int_list(answer: Any) -> list[int] | None:
+    """``answer`` (tensor, array, list) as a flat list of ints when every entry is a whole number, else None."""
+    xs = _numbers(answer)
+    if xs is None or any(not math.isfinite(x) or x != round(x) for x in xs):
+        return None
+    return [int(round(x)) for x in xs]
+
+
+def _rank_error(got: list[int], ref: list[int], variants: dict, case: str) -> tuple[str, str] | None:
+    """(what is wrong, hint) with the ranks ``got`` on one case, or None when they are ``ref``."""
+    n2 = len(ref)
+    if got == ref:
+        return None
+    if len(got) == n2 // 2 and got == ref[: n2 // 2]:
+        return ("only the N views of z1 are ranked; every one of the 2N views is an anchor (view i + N's positive is "
+                "view i)", "z = torch.cat([z1, z2]); rank all 2N rows")
+    if len(got) != n2:
+        return f"on {case} it gave {len(got)} ranks; there are 2N = {n2} views, one rank each", "one rank per row of torch.cat([z1, z2])"
+    if got == [r + 1 for r in ref]:
+        return ("every rank is one too high: the count includes the anchor itself (its cosine with itself, 1, is the "
+                "largest) or the positive (s >= s_pos holds for the positive too)",
+                "count only the 2N - 2 negatives: mask the diagonal and the positive's column")
+    if got == [r - 1 for r in ref]:
+        return ("every rank is one too low: that counts the negatives ahead of the positive (0 = top); the rank "
+                "starts at 1", "rank = 1 + (number of negatives at least as similar as the positive)")
+    known = (("dot", "the similarities are dot products of the raw rows, not cosines: longer rows win",
+              "normalize the rows first: F.normalize(z, dim=1)"),
+             ("strict", "a negative exactly as similar as the positive should count against it (>=, not >); otherwise "
+                        "collapsed embeddings, all cosines equal, would rank every positive first",
+              "count negatives with sim >= the positive's sim"),
+             ("reversed", "that counts the negatives LESS similar than the positive: the rank from the bottom",
+              "count the negatives at least as similar: sim >= positive's sim"))
+    return next(((f"on {case}: {bug}", hint) for key, bug, hint in known if got == variants[key]),
+                (f"on {case} it gives {got}, expected {ref}", "s = z @ z.T of the normalized 2N rows; positive of i is "
+                 "(i + N) % 2N; rank = 1 + #(negatives k with s[i, k] >= s[i, positive])"))
+
+
+def check_07_positive_rank(fn: Callable | None) -> Verdict:
+    """Check ``fn(z1, z2) -> ranks``: the rank (1 = most similar) of each of the 2N views' positive among its 2N - 1
+    candidates by cosine, ties counted against the positive (``metrics.positive_rank``), on the exercise's batch, a
+    random batch and a batch with a tie. Names the usual slips: the anchor counted, 0-based ranks, dot products,
+    strict >, only N anchors, ranks from the bottom."""
+    if _unanswered(fn):
+        return _not_attempted(EX_07_RANK, "the body of my_positive_rank")
+    hint = "z = F.normalize(torch.cat([z1, z2]), dim=1); s = z @ z.T; rank = 1 + #(negatives k with s[i, k] >= s[i, p(i)])"
+    for case, z1, z2 in _rank_cases():
+        out = _call_answer(fn, EX_07_RANK, "the body of my_positive_rank", f"on {case}", hint, z1.clone(), z2.clone())
+        if isinstance(out, Verdict):
+            return out
+        got = _int_list(out)
+        if got is None:
+            return _wrong(EX_07_RANK, f"on {case} it returned {type(out).__name__} {out!r:.80}, not a list or tensor of "
+                          "whole numbers.", "return one int per view, e.g. a LongTensor of shape (2N,)")
+        error = _rank_error(got, positive_rank(z1, z2).tolist(), _rank_variants(z1, z2), case)
+        if error is not None:
+            return _wrong(EX_07_RANK, error[0] + ".", error[1])
+    ranks = positive_rank(*exercise_07_rank_batch()).tolist()
+    return Verdict(EX_07_RANK, "correct", f"the exercise's batch ranks {ranks}: {ranks.count(1)} of the 8 views have "
+                   "their positive on top (top-1 accuracy 0.5), and view 6's positive is the last of its 7 candidates. "
+                   "NT-Xent is a smooth version of this count: every negative that comes near or above the positive "
+                   "adds to the loss, the more the closer it comes.")
+
+
+#: the ranks of a batch of N = 256 pairs (2N = 512 views, 511 candidates each), as a trained encoder might give them
+_TOPK_N = 256
+_TOPK_COUNTS = {1: 205, 2: 70, 3: 40, 4: 25, 5: 19}
+
+
+def exercise_07_ranks() -> torch.Tensor:
+    """Exercise 07.4's ranks: a fixed (512,) int64 tensor, the positive's rank of each of the 2N views of a batch of
+    N = 256 pairs (205 views at rank 1, 359 in the top 5, the others spread from rank 6 to rank 511)."""
+    ranks = [r for r, c in _TOPK_COUNTS.items() for _ in range(c)]
+    rest = 2 * _TOPK_N - len(ranks)
+    ranks += [6 + (37 * j) % (2 * _TOPK_N - 6) for j in range(rest)]
+    order = [(97 * j) % (2 * _TOPK_N) for j in range(2 * _TOPK_N)]   # a fixed shuffle (97 is coprime with 512)
+    return torch.tensor([ranks[j] for j in order], dtype=torch.int64)
+
+
+def _topk_error(name: str, got: float, k: int, ranks: torch.Tensor) -> tuple[str, str] | None:
+    """(what is wrong, hint) with the top-``k`` accuracy ``got`` of ``ranks``, or None when right."""
+    share = lambda mask: float(mask.float().mean())  # noqa: E731
+    ref, n2 = share(ranks <= k), len(ranks)
+    hint = f"{name} = (ranks <= {k}).float().mean(): the share of the 2N = {n2} views whose positive is in the top {k}"
+    if math.isclose(got, ref, rel_tol=1e-6):
+        return None
+    known = ((share(ranks < k), f"ranks < {k} leaves out the views at rank {k} (top-{k} means rank <= {k})"),
+             (float((ranks <= k).sum()), f"that is the number of views in the top {k}, not their share"),
+             (2 * ref, "divided by N; there are 2N views, each one an anchor"),
+             (100 * ref, "that is a percentage; give the share in [0, 1]"),
+             (share(ranks == k), f"that counts only the views at rank exactly {k}"))
+    bug = next((why for value, why in known if math.isclose(got, value, rel_tol=1e-6)), None)
+    return f"{name} = {got:.4g}, expected {ref:.4g}" + (f": {bug}" if bug else ""), hint
+
+
+def _chance_error(name: str, got: float, k: int) -> tuple[str, str] | None:
+    """(what is wrong, hint) with the chance level ``got`` of top-``k`` accuracy at N = 256, or None when right."""
+    n = _TOPK_N
+    hint = f"{name} = {k} / (2 * N - 1): the positive is one of 2N - 1 = {2 * n - 1} equally likely candidates"
+    if math.isclose(got, k / (2 * n - 1), rel_tol=1e-6):
+        return None
+    known = ((k / n, "k / N counts only the N views of one side as candidates"),
+             (k / (2 * n), "k / 2N counts the anchor itself among the candidates"),
+             (k / (2 * n - 2), "k / (2N - 2) leaves out the positive: it is one of the 2N - 1 candidates"),
+             (1 / (2 * n - 1), f"that is the top-1 level; in the top {k} the positive has {k} chances"),
+             (100 * k / (2 * n - 1), "that is a percentage; give the share in [0, 1]"))
+    bug = next((why for value, why in known if math.isclose(got, value, rel_tol=1e-6)), None)
+    return f"{name} = {got:.5g}, expected {k / (2 * n - 1):.5g}" + (f": {bug}" if bug else ""), hint
+
+
+def check_07_topk(top1: Any, top5: Any, chance_top1: Any, chance_top5: Any) -> Verdict:
+    """Check the top-1 and top-5 accuracy of ``exercise_07_ranks()`` and their chance levels at N = 256, 1/511 and
+    5/511 (the positive is one of 2N - 1 candidates), in that order; an unanswered one is "not attempted"."""
+    answers = {"top1": top1, "top5": top5, "chance_top1": chance_top1, "chance_top5": chance_top5}
+    if all(_unanswered(x) for x in answers.values()):
+        return _not_attempted(EX_07_TOPK, "top1, top5, chance_top1 and chance_top5")
+    ranks = exercise_07_ranks()
+    for name, answer in answers.items():
+        if _unanswered(answer):
+            return _not_attempted(EX_07_TOPK, name)
+        got = _number(answer)
+        if got is None:
+            return _wrong(EX_07_TOPK, f"{name} should be one number, got {type(answer).__name__}.",
+                          "a float, e.g. float((ranks <= 5).float().mean())")
+        k = 5 if name.endswith("5") else 1
+        error = _topk_error(name, got, k, ranks) if name.startswith("top") else _chance_error(name, got, k)
+        if error is not None:
+            return _wrong(EX_07_TOPK, error[0] + ".", error[1])
+    t1, t5 = float((ranks <= 1).float().mean()), float((ranks <= 5).float().mean())
+    return Verdict(EX_07_TOPK, "correct", f"top-1 {t1:.3f} and top-5 {t5:.3f}, against chance {1 / 511:.4f} and "
+                   f"{5 / 511:.4f}: {t1 * 511:.0f} and {t5 * 511 / 5:.0f} times chance. Embeddings that carry no "
+                   "information put the positive at rank N = 256 on average; the loss has its chance level from the "
+                   f"same 2N - 1: with every cosine equal NT-Xent is log(2N - 1) = {math.log(511):.2f}.")

@@ -19,7 +19,7 @@ from .basics import (gradient_frames, mi_bound_curves, negative_weight_curves, p
 from .comparisons import ablation_bars, plot_alignment_uniformity, plot_collapse, plot_sweep_accuracy
 from .label_efficiency import plot_label_efficiency
 from .redundancy import plot_cross_correlation
-from .training import losses_apart, plot_bound_and_knn, training_curves
+from .training import losses_apart, plot_bound_and_knn, plot_positive_rank, training_curves
 from .views import image_grid, plot_views, preview_views, retrieval_grid
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     "probability_bars", "similarity_heatmap", "unit_circle_vectors",
     "ablation_bars", "plot_alignment_uniformity", "plot_collapse", "plot_sweep_accuracy",
     "plot_label_efficiency",
-    "losses_apart", "plot_bound_and_knn", "training_curves",
+    "losses_apart", "plot_bound_and_knn", "plot_positive_rank", "training_curves",
     "image_grid", "plot_views", "preview_views", "retrieval_grid",
     "plot_cross_correlation",
 ]

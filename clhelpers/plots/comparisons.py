@@ -73,19 +73,22 @@ def _draw_sweep(ax: Axes, runs: Sequence[Mapping], sweep: str, keys: tuple[str, 
     return list(zip(values, x, mean[:, 1]))
 
 
+_LABEL_OFFSETS = ((5, 4), (5, -11), (-5, 4), (-5, -11))   # points: this run, then each record
+
+
 def plot_alignment_uniformity(runs: list[dict], recorded: Sequence[dict] = (), title: str | None = None, *,
                               baselines: Mapping[str, float] = {}) -> Figure:
     """The alignment-uniformity plane (Wang & Isola, 2020) of the temperature sweep, in the loss space:
     ``alignment = E |f(x) - f(x+)|^2``, ``uniformity = log E exp(-2 |f(x) - f(y)|^2)``, lower is better on both.
-    One point per temperature (several seeds: mean ± sd both ways) labelled τ; ``recorded`` (``load_sweeps``)
-    hollow; ``baselines`` (label -> alignment) as labelled dashed lines."""
+    One point per temperature (several seeds: mean ± sd both ways), every point of every series labelled with its τ
+    in the series' colour (this run above right, the records below right, then left, so coinciding points stay
+    readable); ``recorded`` (``load_sweeps``) hollow; ``baselines`` (label -> alignment) as labelled dashed lines."""
     fig, ax = _axes((6, 4))
-    annotated = False
-    for label, rs, style in _series(runs, recorded):
-        points = _draw_sweep(ax, rs, "temperature", ("uniformity", "alignment"), label, style)
-        for t, u, a in points if not annotated else ():  # label the first series only: recorded ones often coincide
-            ax.annotate(f"τ={t:g}", (u, a), textcoords="offset points", xytext=(5, 4), fontsize=SMALL_PT, color=style["color"])
-        annotated |= bool(points)
+    for j, (label, rs, style) in enumerate(_series(runs, recorded)):
+        offset = _LABEL_OFFSETS[j % len(_LABEL_OFFSETS)]
+        for t, u, a in _draw_sweep(ax, rs, "temperature", ("uniformity", "alignment"), label, style):
+            ax.annotate(f"τ={t:g}", (u, a), textcoords="offset points", xytext=offset, fontsize=SMALL_PT,
+                        color=style["color"], ha="left" if offset[0] > 0 else "right")
     ax.margins(0.15)
     _baselines(ax, baselines)
     _label_axes(ax, "uniformity (lower = more spread out)", "alignment (lower = positives closer)",

@@ -1,5 +1,6 @@
 """The figures of training runs, per epoch: losses and kNN accuracy of runs side by side (``training_curves``),
-each loss on its own axis (``losses_apart``), and the InfoNCE bound with the kNN accuracy of one run."""
+each loss on its own axis (``losses_apart``), the InfoNCE bound with the kNN accuracy of one run, and the positive's
+rank (``plot_positive_rank``: the loss beside the top-1 and top-5 accuracy of the rank monitor, with chance)."""
 from __future__ import annotations
 
 import math
@@ -90,4 +91,33 @@ def plot_bound_and_knn(history: Sequence[Mapping], batch_size: int, baselines: M
     _label_axes(right, "epoch", "kNN accuracy (test)", "kNN accuracy on h", legend_loc="best")
     if title:
         fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_positive_rank(histories: Mapping[str, Sequence[Mapping[str, float]]], batch_size: int,
+                       title: str = "The positive's rank during training") -> Figure:
+    """Three panels against epoch, one line per run (``histories``: label -> ``TrainResult.history`` of a run with
+    ``rank_monitor=True``): the training loss, the top-1 and the top-5 accuracy of the positive among the 2N - 1
+    candidates (N = ``batch_size``, the monitor's batch), each accuracy with its chance level k / (2N - 1) dotted."""
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 3:
+        raise ValueError(f"batch_size must be an int >= 3 (the monitor's N: top-5 needs 2N - 1 >= 5), got {batch_size!r}")
+    if not histories:
+        raise ValueError("histories is empty: pass {label: result.history} of at least one run trained with rank_monitor=True")
+    for label, hist in histories.items():
+        if not hist or any(not {"epoch", "loss", "top1_acc", "top5_acc"} <= set(h) for h in hist):
+            raise ValueError(f"run {label!r}: every epoch needs 'top1_acc' and 'top5_acc'; train it with "
+                             "replace(config, rank_monitor=True)")
+    candidates = 2 * int(batch_size) - 1
+    fig, axs = _figure(ncols=3, figsize=(10, 3.2))
+    panels = (("loss", "training loss", None), ("top1_acc", "top-1 accuracy of the positive", 1),
+              ("top5_acc", "top-5 accuracy of the positive", 5))
+    for ax, (key, ylabel, k) in zip(axs[0], panels):
+        for i, (label, hist) in enumerate(histories.items()):
+            ax.plot([h["epoch"] for h in hist], [float(h[key]) for h in hist], marker="o", ms=4,
+                    color=PAIR_COLORS[i % 10], label=label)
+        if k is not None:
+            ax.axhline(k / candidates, color="0.4", linestyle=":", label=f"chance {k}/{candidates} = {k / candidates:.3f}")
+            ax.set_ylim(0, 1.02)
+        _label_axes(ax, "epoch", ylabel, ylabel.replace(" of the positive", ""), legend_loc="best")
+    fig.suptitle(title + f" (N = {int(batch_size)}: {candidates} candidates per view)", fontsize=11)
     return fig
