@@ -11,7 +11,7 @@ from ..augment import to_unit_float
 from ..checks import check_per_sample_augmentation
 from ._verdict import Verdict, _call_answer, _not_attempted, _unanswered, _wrong
 
-EX_05_VIEWS, EX_05_UNSAFE = "Exercise 06.1 · per-sample rotations", "Exercise 06.2 · augmentations that break digits"
+EX_05_VIEWS, EX_05_UNSAFE = "Exercise 05.1 · per-sample rotations", "Exercise 05.2 · augmentations that break digits"
 MAX_DEGREES = 30.0
 
 
@@ -34,7 +34,7 @@ def rotate(images: torch.Tensor, degrees: float | torch.Tensor) -> torch.Tensor:
 
 def batchwide_rotation_views(images: torch.Tensor, generator: torch.Generator | None = None,
                              max_degrees: float = MAX_DEGREES) -> tuple[torch.Tensor, torch.Tensor]:
-    """THE BUG of exercise 06.1: two views, each rotating the WHOLE batch by one random angle."""
+    """THE BUG of exercise 05.1: two views, each rotating the WHOLE batch by one random angle."""
     u1, u2 = torch.rand(2, 1, generator=generator)   # ONE number per view, shared by every image
     return rotate(images, (2 * u1 - 1) * max_degrees), rotate(images, (2 * u2 - 1) * max_degrees)
 

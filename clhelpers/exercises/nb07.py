@@ -16,7 +16,7 @@ from ..metrics import positive_rank
 from ..records import PairedDifference, paired_difference
 from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
 
-EX_07_PAIRED, EX_07_HARD = "Exercise 08.1 · resolved with 3 seeds?", "Exercise 08.2 · the hardest negative's share"
+EX_07_PAIRED, EX_07_HARD = "Exercise 07.1 · resolved with 3 seeds?", "Exercise 07.2 · the hardest negative's share"
 #: kNN accuracy of the batch-size sweep in benchmarks/sweep-cpu-2core.json (cpu-sweep, 5 epochs, seeds 0, 1, 2)
 _RECORDED = {64: (0.913, 0.908, 0.905), 128: (0.898, 0.902, 0.894), 256: (0.890, 0.900, 0.883),
              512: (0.883, 0.895, 0.877)}
