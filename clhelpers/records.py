@@ -141,12 +141,16 @@ class PairedDifference:
         return self.lo > 0 or self.hi < 0
 
     def verdict(self, a: str = "A", b: str = "B", digits: int = 3) -> str:
-        """"A beats B by 0.012 (95% CI [0.004, 0.020], 5 seeds)", the reverse, or "A vs B: not resolved ..."."""
-        ci = f"{self.confidence:.0%} CI [{self.lo:+.{digits}f}, {self.hi:+.{digits}f}], {self.n} seeds"
+        """"A beats B by 0.012 (95% CI [+0.004, +0.020], 5 seeds)", the reverse, or "A vs B: not resolved ...".
+
+        The interval is always that of the difference the sentence names: A - B when A wins or nothing is resolved,
+        B - A when B wins (so a winner's interval lies above 0)."""
+        lo, hi, mean = (self.lo, self.hi, self.mean) if self.mean > 0 or not self.resolved else (-self.hi, -self.lo, -self.mean)
+        ci = f"{self.confidence:.0%} CI [{lo:+.{digits}f}, {hi:+.{digits}f}], {self.n} seeds"
         if not self.resolved:
-            return f"{a} vs {b}: not resolved with {self.n} seeds ({ci}; mean difference {self.mean:+.{digits}f})"
+            return f"{a} vs {b}: not resolved with {self.n} seeds ({ci}; mean difference {mean:+.{digits}f})"
         win, lose = (a, b) if self.mean > 0 else (b, a)
-        return f"{win} beats {lose} by {abs(self.mean):.{digits}f} ({ci})"
+        return f"{win} beats {lose} by {mean:.{digits}f} ({ci})"
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> PairedDifference:

@@ -82,7 +82,8 @@ def test_an_interval_that_contains_zero_is_not_resolved_either_way():
     assert not diff.resolved and diff.lo < 0 < diff.hi
     assert diff.verdict("a", "b").startswith("a vs b: not resolved with 3 seeds (95% CI [")
     loses = PairedDifference(mean=-0.02, lo=-0.03, hi=-0.01, n=5)
-    assert loses.resolved and loses.verdict("a", "b").startswith("b beats a by 0.020")
+    assert loses.resolved and loses.verdict("a", "b").startswith("b beats a by 0.020 (95% CI [+")   # the interval of b - a
+    assert loses.lo < loses.hi < 0                                                                # the stored one is a - b
 
 
 def test_paired_difference_refuses_unpaired_or_too_few():
