@@ -22,6 +22,8 @@ from .nb05 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, 
 from .nb06 import check_06_few_label_probe, check_06_knn_by_hand, exercise_06_features
 from .nb07 import (HARD_CASES, HARD_ROW, check_07_hardest_share, check_07_paired_difference, exercise_07_runs,
                    hardest_share_reference, paired_reference)
+from .nb07 import (FN_ROW, FN_SAME, check_07_false_negative_share, check_07_mask_same_class,
+                   false_negative_share_reference, mask_same_class_reference)
 from .nb08 import (EMA_MOMENTUM, check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
                    exercise_08_networks)
 
@@ -35,5 +37,7 @@ __all__ = [
     "check_06_few_label_probe", "check_06_knn_by_hand", "exercise_06_features",
     "HARD_CASES", "HARD_ROW", "check_07_hardest_share", "check_07_paired_difference", "exercise_07_runs",
     "hardest_share_reference", "paired_reference",
+    "FN_ROW", "FN_SAME", "check_07_false_negative_share", "check_07_mask_same_class", "false_negative_share_reference",
+    "mask_same_class_reference",
     "EMA_MOMENTUM", "check_08_embedding_std", "check_08_momentum_update", "exercise_08_batches", "exercise_08_networks",
 ]
