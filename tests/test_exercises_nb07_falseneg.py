@@ -116,6 +116,8 @@ def test_the_notebooks_hidden_solutions_for_these_exercises_are_correct():
     checks = {"false_negative_share": check_07_false_negative_share, "mask_same_class": check_07_mask_same_class}
     seen = set()
     for code in found:
+        if not any(f"def {name}(" in code for name in checks):
+            continue   # another exercise's solution
         namespace = {"torch": torch}
         exec(code, namespace)
         for name in checks.keys() & namespace.keys():
