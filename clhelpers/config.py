@@ -59,6 +59,7 @@ class TrainConfig:
     epochs: int = _opt(30, "passes over the training set")
     batch_size: int = _opt(256, "images per step (the model sees 2 views of each)")
     temperature: float = _opt(0.2, "the loss's temperature tau (simclr, supcon, moco)")
+    tau_plus: float = _opt(0.1, "debiased: the assumed chance that a negative is the anchor's class (0 = simclr)")
     lr: float = _opt(2e-3, "peak learning rate of AdamW, reached after the warm-up")
     weight_decay: float = _opt(1e-4, "AdamW weight decay")
     warmup_epochs: float = _opt(1.0, "linear warm-up epochs, then cosine decay to 0")
@@ -108,6 +109,8 @@ class TrainConfig:
         for name, hint in (("temperature", " (typically 0.05 to 1)"), ("lr", " (typically 1e-4 to 1e-2)")):
             value = getattr(self, name)
             _need(isinstance(value, (int, float)) and 0 < value < math.inf, f"{name} must be a positive number{hint}, got {value!r}")
+        _need(isinstance(self.tau_plus, (int, float)) and 0 <= self.tau_plus < 1,
+              f"tau_plus must be in [0, 1) (0.1 for 10 balanced classes; 0 = plain NT-Xent), got {self.tau_plus!r}")
         _need(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
         _need(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         _need(isinstance(self.stop_gradient, bool),

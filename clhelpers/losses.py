@@ -546,3 +546,125 @@ class VICRegLoss(_OptionsLoss):
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         return vicreg_loss(z1, z2, sim_weight=self.sim_weight, var_weight=self.var_weight, cov_weight=self.cov_weight)
+# =========================================================================== False negatives
+# Two answers to "some negatives are the anchor's own class": estimate them away (debiased, no labels) or
+# remove them with the labels (the SupCon view of the denominator). Both are NT-Xent when the answer is "none".
+def check_tau_plus(tau_plus: float) -> float:
+    """``float(tau_plus)`` if it is a class prior in [0, 1), else a ``ValueError``."""
+    try:
+        p = float(tau_plus)
+    except (TypeError, ValueError):
+        p = float("nan")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"tau_plus must be a probability in [0, 1) (the chance that a random negative is the anchor's "
+                         f"class: 0.1 for 10 balanced classes; 0 gives plain NT-Xent), got {tau_plus!r}")
+    return p
+
+
+def debiased_nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, tau_plus: float = 0.1) -> torch.Tensor:
+    r"""The debiased contrastive loss of Chuang et al. (NeurIPS 2020) on NT-Xent's 2N views.
+
+    Without labels, a fraction ``tau_plus`` (the class prior) of the M = 2N - 2 negatives of view i are
+    expected to be of its own class. The sum over negatives is replaced by an estimate of the sum over true
+    negatives only, from the negatives and the positive, clamped at its least possible value
+    (every cosine at -1):
+
+    .. math::
+        g_i = \max\Bigl(\frac{1}{1 - \tau^+}\Bigl(\frac1M \sum_{k \ne i, p(i)} e^{s_{ik}}
+              - \tau^+ e^{s_{i,p(i)}}\Bigr),\; e^{-1/\tau}\Bigr), \qquad
+        \ell_i = -\log \frac{e^{s_{i,p(i)}}}{e^{s_{i,p(i)}} + M g_i}
+
+    with ``s_ik = cos(z_i, z_k) / tau``, and the mean over the 2N views. ``tau_plus = 0`` gives ``nt_xent``.
+    Computed in float32 (float64 if given) with every exponential shifted by its row's largest logit, so
+    nothing overflows at small tau. ``tau_plus`` is keyword-only (an option, as the temperature).
+    """
+    check_pair(z1, z2)
+    t = check_temperature(temperature)
+    prior = check_tau_plus(tau_plus)
+    n = z1.shape[0]
+    m = 2 * n - 2
+    with torch.autocast(device_type=z1.device.type, enabled=False):
+        z = unit_rows(torch.cat([z1, z2], dim=0))
+        logits = ((z @ z.T) / t).masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+        shift = logits.max(dim=1, keepdim=True).values.detach()  # exp(logit - shift) <= 1
+        scaled = torch.exp(logits - shift)
+        rows = torch.arange(2 * n, device=z.device)
+        log_pos = logits[rows, positive_index(n, z.device)] - shift.squeeze(1)  # log of the shifted e^{s_ip}
+        pos = torch.exp(log_pos)
+        neg_sum = scaled.sum(dim=1) - pos
+        estimate = (neg_sum - prior * m * pos) / (1 - prior)
+        floor = m * torch.exp(-1.0 / t - shift.squeeze(1))
+        neg_term = torch.maximum(estimate, floor)
+        return (torch.log(pos + neg_term) - log_pos).mean()
+
+
+def same_class_mask(labels: torch.Tensor) -> torch.Tensor:
+    """(2N, 2N) boolean mask of the *false negatives* of NT-Xent's 2N stacked views: ``[i, k]`` is True when view k
+    is a negative of view i (k != i, k != p(i)) whose sample has the same label. ``labels``: shape (N,), one per
+    sample (both views share it)."""
+    labels = torch.as_tensor(labels)
+    if labels.dim() != 1 or labels.shape[0] < 2:
+        raise ValueError(f"labels must be a 1-D tensor of N >= 2 class labels (one per sample, not per view), "
+                         f"got shape {tuple(labels.shape)}")
+    check_labels(labels, labels.shape[0], "labels")
+    n = labels.shape[0]
+    both = torch.cat([labels, labels])
+    mask = both[:, None] == both[None, :]
+    rows = torch.arange(2 * n, device=labels.device)
+    mask[rows, rows] = False
+    mask[rows, positive_index(n, labels.device)] = False
+    return mask
+
+
+def nt_xent_masked(z1: torch.Tensor, z2: torch.Tensor, labels: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    r"""NT-Xent with the same-class negatives removed from the denominator (the SupCon view of the negatives).
+
+    As ``nt_xent``, but for anchor i the sum runs only over the positive and the views of *other* classes:
+
+    .. math:: \ell_i = -\log \frac{e^{s_{i,p(i)}}}{e^{s_{i,p(i)}} + \sum_{k:\, y_k \ne y_i} e^{s_{ik}}}
+
+    ``labels`` (shape (N,), one class per sample) is data, so it comes at call like ``z1`` and ``z2``. Unlike
+    ``supcon`` the other same-class views are not pulled in as positives, only no longer pushed away. Needs
+    labels, so it is not self-supervised. With all labels different it equals ``nt_xent``.
+    """
+    check_pair(z1, z2)
+    t = check_temperature(temperature)
+    n = z1.shape[0]
+    labels = torch.as_tensor(labels, device=z1.device)
+    check_labels(labels, n, "labels")
+    drop = same_class_mask(labels) | torch.eye(2 * n, dtype=torch.bool, device=z1.device)
+    with torch.autocast(device_type=z1.device.type, enabled=False):
+        z = unit_rows(torch.cat([z1, z2], dim=0))
+        logits = ((z @ z.T) / t).masked_fill(drop, float("-inf"))
+        return F.cross_entropy(logits, positive_index(n, z.device))
+
+
+class DebiasedNTXentLoss(_OptionsLoss):
+    r"""The debiased contrastive loss as a module: ``DebiasedNTXentLoss(0.5, tau_plus=0.1)(z1, z2)``, see
+    ``debiased_nt_xent``.
+
+    .. math:: \ell_i = -\log \frac{e^{s_{i,p(i)}}}{e^{s_{i,p(i)}} + M \max\bigl(\frac{1}{1-\tau^+}(\frac1M
+              \sum_{k \ne i, p(i)} e^{s_{ik}} - \tau^+ e^{s_{i,p(i)}}),\, e^{-1/\tau}\bigr)}
+    """
+
+    def __init__(self, temperature: float = 0.5, tau_plus: float = 0.1) -> None:
+        super().__init__(temperature=check_temperature(temperature), tau_plus=check_tau_plus(tau_plus))
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        return debiased_nt_xent(z1, z2, self.temperature, tau_plus=self.tau_plus)
+
+
+class MaskedNTXentLoss(_OptionsLoss):
+    r"""NT-Xent without same-class negatives: ``MaskedNTXentLoss(0.5)(z1, z2, labels)``, see ``nt_xent_masked``.
+
+    .. math:: \ell_i = -\log \frac{e^{s_{i,p(i)}}}{e^{s_{i,p(i)}} + \sum_{k:\, y_k \ne y_i} e^{s_{ik}}}
+    """
+
+    def __init__(self, temperature: float = 0.5) -> None:
+        super().__init__(temperature=check_temperature(temperature))
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return nt_xent_masked(z1, z2, labels, self.temperature)
+
+
+__all__ += ["check_tau_plus", "debiased_nt_xent", "same_class_mask", "nt_xent_masked", "DebiasedNTXentLoss", "MaskedNTXentLoss"]

@@ -36,7 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .losses import BarlowTwinsLoss, VICRegLoss, info_nce, nt_xent, supcon, with_temperature
+from .losses import (BarlowTwinsLoss, VICRegLoss, check_tau_plus, debiased_nt_xent, info_nce, nt_xent, nt_xent_masked,
+                     supcon, with_temperature)
 from .models import PredictionHead, ProjectionHead
 from .similarity import unit_rows
 from .validate import check_embeddings, check_pair, check_temperature
@@ -431,3 +432,42 @@ def build_method(name: str, encoder: nn.Module, **options: object) -> Method:
     cls = _method_class(name)
     accepted = set(method_options(name))
     return cls(encoder, **{k: v for k, v in options.items() if k in accepted and v is not None})
+
+
+# ------------------------------------------------------------------------------ false negatives (notebook 07)
+class DebiasedSimCLR(SimCLR):
+    """SimCLR with the debiased contrastive loss of Chuang et al. (2020): ``debiased_nt_xent(z1, z2, temperature,
+    tau_plus=tau_plus)``. No labels: ``tau_plus`` is the assumed chance that a negative is the anchor's class
+    (0.1 for 10 balanced classes; 0 is SimCLR)."""
+
+    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256, temperature: float = 0.2,
+                 tau_plus: float = 0.1) -> None:
+        super().__init__(encoder, proj_dim, hidden_dim, temperature)
+        self.tau_plus = check_tau_plus(tau_plus)
+
+    def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The debiased loss of the two views' projections (``labels`` is ignored)."""
+        z1, z2 = self.project(view1, view2).float().chunk(2)
+        return debiased_nt_xent(z1, z2, self.temperature, tau_plus=self.tau_plus)
+
+
+class MaskedSimCLR(SimCLR):
+    """SimCLR with the same-class negatives taken out of NT-Xent's denominator: ``nt_xent_masked(z1, z2, labels,
+    temperature)``. Needs the batch's labels, so it is not self-supervised (the SupCon view of the negatives,
+    without SupCon's extra positives)."""
+
+    needs_labels = True
+
+    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256, temperature: float = 0.2) -> None:
+        super().__init__(encoder, proj_dim, hidden_dim, temperature)
+
+    def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Masked NT-Xent of the two views' projections, with ``labels`` of shape (B,)."""
+        if labels is None:
+            raise ValueError("MaskedSimCLR needs the class labels of the batch: call method(view1, view2, labels)")
+        z1, z2 = self.project(view1, view2).float().chunk(2)
+        return nt_xent_masked(z1, z2, torch.as_tensor(labels, device=z1.device), self.temperature)
+
+
+METHODS.update({"debiased": DebiasedSimCLR, "simclr-masked": MaskedSimCLR})
+__all__ += ["DebiasedSimCLR", "MaskedSimCLR"]

@@ -14,6 +14,7 @@
   ``negative_shares`` do it for one anchor's row of similarities, ``entropy_nats`` says how peaked its softmax is.
 * ``positive_rank`` and ``topk_positive_accuracy``: where each view's positive ranks among its 2N - 1 candidates
   (the top-1 / top-5 accuracy that NT-Xent's softmax is a soft version of).
+* ``same_class_negative_share``: how much of that push lands on negatives of the anchor's own class (false negatives).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from .validate import check_features, check_labels, check_pair, check_positive, 
 __all__ = [
     "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "label_draws", "few_label_probe", "alignment",
     "uniformity", "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share", "entropy_nats",
-    "infonce_gradient", "negative_shares",
+    "infonce_gradient", "negative_shares", "same_class_negative_share",
     "positive_rank", "topk_positive_accuracy",
 ]
 
@@ -374,3 +375,34 @@ def topk_positive_accuracy(z1: torch.Tensor, z2: torch.Tensor, k: int = 1) -> fl
     k = _check_count(k, "k", 1, 2 * z1.shape[0] - 1,
                      what="how many of the 2N - 1 candidates count as top; use k <= 2N - 1 or a bigger batch")
     return float((positive_rank(z1, z2) <= k).float().mean())
+# --------------------------------------------------------------------------- false negatives
+def same_class_negative_share(z1: torch.Tensor, z2: torch.Tensor, labels: torch.Tensor, temperature: float) -> dict:
+    r"""How much of NT-Xent's push on the negatives lands on negatives of the anchor's own class (false negatives).
+
+    For anchor i of the 2N stacked views, negative k gets the gradient weight ``p_ik / tau`` with
+    ``p_ik = softmax_{k != i}(s_ik / tau)`` (see ``negative_weight_matrix``). Its same-class share is
+
+    .. math:: \text{share}_i = \frac{\sum_{k \in F(i)} p_{ik}}{\sum_{k \in \text{neg}(i)} p_{ik}}
+
+    with F(i) the negatives whose sample has anchor i's label. Returns ``{"share": mean_i share_i, "uniform":
+    mean_i |F(i)| / (2N - 2)}``: ``uniform`` is the share if every negative got the same weight (tau -> infinity),
+    about 1/10 for ten balanced classes. ``share`` above ``uniform``: the same-class negatives are closer to their
+    anchors than the others and get more than their number's worth of the push. ``labels``: (N,), one per sample.
+    """
+    check_pair(z1, z2)
+    t = check_temperature(temperature)
+    n = z1.shape[0]
+    labels = torch.as_tensor(labels)
+    if labels.dim() != 1 or labels.shape[0] != n:
+        raise ValueError(f"labels must be a 1-D tensor with one class per sample (N = {n}; both views share it), got "
+                         f"shape {tuple(labels.shape)}; pass the labels of the batch, not of the 2N views")
+    check_labels(labels, n, "labels")
+    with torch.no_grad():
+        z = unit_rows(torch.cat([z1, z2], dim=0).detach().double())
+        negatives = _negative_mask(n, z.device)
+        both = torch.cat([labels, labels]).to(z.device)
+        false_neg = (both[:, None] == both[None, :]) & negatives
+        weights = torch.softmax(((z @ z.T) / t).masked_fill(~negatives, float("-inf")), dim=1)
+        share = (weights * false_neg).sum(dim=1)
+        uniform = false_neg.sum(dim=1).double() / (2 * n - 2)
+    return {"share": float(share.mean()), "uniform": float(uniform.mean())}

@@ -120,7 +120,8 @@ def _given_split(data: tuple, cfg: TrainConfig, device: torch.device) -> tuple[t
 def make_method(cfg: TrainConfig, loss: Callable | None = None) -> Method:
     """The configured method around a fresh ``Encoder`` (``loss`` replaces SimCLR's NT-Xent, e.g. a flawed loss)."""
     options = dict(proj_dim=cfg.proj_dim, hidden_dim=cfg.hidden_dim, temperature=cfg.temperature,
-                   momentum=cfg.momentum, queue_size=cfg.queue_size, stop_gradient=cfg.stop_gradient)
+                   momentum=cfg.momentum, queue_size=cfg.queue_size, stop_gradient=cfg.stop_gradient,
+                   tau_plus=cfg.tau_plus)
     if loss is not None:
         if cfg.method != "simclr":
             raise ValueError(f"a custom loss plugs into method 'simclr' only, not {cfg.method!r}; set method='simclr'")

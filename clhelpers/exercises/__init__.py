@@ -24,6 +24,8 @@ from .nb06 import check_06_few_label_probe, check_06_knn_by_hand, exercise_06_fe
 from .nb07 import (HARD_CASES, HARD_ROW, check_07_hardest_share, check_07_paired_difference, exercise_07_runs,
                    hardest_share_reference, paired_reference)
 from .nb07 import check_07_positive_rank, check_07_topk, exercise_07_rank_batch, exercise_07_ranks
+from .nb07 import (FN_ROW, FN_SAME, check_07_false_negative_share, check_07_mask_same_class,
+                   false_negative_share_reference, mask_same_class_reference)
 from .nb08 import (EMA_MOMENTUM, check_08_embedding_std, check_08_momentum_update, exercise_08_batches,
                    exercise_08_networks)
 from .nb08 import (BT_LAMBDA, VAR_STDS, check_08_barlow_twins, check_08_vicreg_variance, exercise_08_pairs,
@@ -41,6 +43,8 @@ __all__ = [
     "HARD_CASES", "HARD_ROW", "check_07_hardest_share", "check_07_paired_difference", "exercise_07_runs",
     "hardest_share_reference", "paired_reference",
     "check_07_positive_rank", "check_07_topk", "exercise_07_rank_batch", "exercise_07_ranks",
+    "FN_ROW", "FN_SAME", "check_07_false_negative_share", "check_07_mask_same_class", "false_negative_share_reference",
+    "mask_same_class_reference",
     "EMA_MOMENTUM", "check_08_embedding_std", "check_08_momentum_update", "exercise_08_batches", "exercise_08_networks",
     "BT_LAMBDA", "VAR_STDS", "check_08_barlow_twins", "check_08_vicreg_variance", "exercise_08_pairs",
     "exercise_08_spreads",

@@ -1,7 +1,8 @@
 """Notebook 07's exercises: ``exercise_07_runs()`` gives a recorded sweep; 07.1
 ``check_07_paired_difference(diffs, mean_diff, ci_95, resolved)`` (batch 128 against batch 512, paired by seed,
 with the 95% t-interval of ``records.paired_difference``) and 07.2 ``check_07_hardest_share(fn)``; 07.3
-``check_07_positive_rank(fn)`` on ``exercise_07_rank_batch()`` and 07.4 ``check_07_topk(...)`` on ``exercise_07_ranks()``."""
+``check_07_positive_rank(fn)`` on ``exercise_07_rank_batch()`` and 07.4 ``check_07_topk(...)`` on ``exercise_07_ranks()``;
+false negatives: 07.5 ``check_07_false_negative_share(fn)`` and 07.6 ``check_07_mask_same_class(fn)``."""
 from __future__ import annotations
 
 import itertools
@@ -423,3 +424,131 @@ def check_07_topk(top1: Any, top5: Any, chance_top1: Any, chance_top5: Any) -> V
                    f"{5 / 511:.4f}: {t1 * 511:.0f} and {t5 * 511 / 5:.0f} times chance. Embeddings that carry no "
                    "information put the positive at rank N = 256 on average; the loss has its chance level from the "
                    f"same 2N - 1: with every cosine equal NT-Xent is log(2N - 1) = {math.log(511):.2f}.")
+# =========================================================================== false negatives (07.5, 07.6)
+EX_07_FN_SHARE, EX_07_MASK = "Exercise 07.5 · the same-class share of the push", "Exercise 07.6 · mask the same class"
+#: one anchor: FN_ROW[0] is its positive, the rest its 14 negatives; FN_SAME flags the negatives of its own class
+FN_ROW = (0.85, 0.75, 0.6, 0.5, 0.45, 0.3, 0.25, 0.2, 0.1, 0.0, -0.05, -0.1, -0.2, -0.3, -0.4)
+FN_SAME = (True, False, True, False, False, False, False, False, False, False, False, False, False, False)
+FN_CASES = ((FN_ROW, FN_SAME, 0.1), (FN_ROW, FN_SAME, 0.5), (FN_ROW, FN_SAME, 2.0),
+            ((0.3, 0.8, 0.1, -0.4, 0.5), (False, False, True, True), 0.2))
+
+
+def false_negative_share_reference(similarities: torch.Tensor, same_class: torch.Tensor, temperature: float) -> float:
+    """The same-class negatives' share of the negatives' softmax weight (``similarities[0]`` is the positive)."""
+    p = torch.softmax(similarities[1:] / temperature, dim=0)
+    return float(p[same_class].sum())
+
+
+def _share_bug(s: torch.Tensor, same: torch.Tensor, t: float, got: float) -> tuple[str, str] | None:
+    """(likely bug, hint) when ``got`` equals a typical wrong same-class share, else None."""
+    neg = s[1:]
+    candidates = ((torch.softmax(s / t, 0)[1:][same].sum(), "the positive is in the softmax",
+                   "the share is among the negatives only: softmax(similarities[1:] / temperature)"),
+                  (same.double().mean(), "that is the fraction of negatives of the anchor's class (the even split), "
+                   "not their share of the weight", "weigh each negative by softmax(similarities[1:] / temperature)"),
+                  (torch.softmax(neg / t, 0)[~same].sum(), "that is the OTHER classes' share", "sum over same_class"),
+                  (torch.softmax(neg * t, 0)[same].sum(), "the temperature multiplies", "divide by the temperature"),
+                  (torch.softmax(neg, 0)[same].sum(), "the temperature is ignored", "softmax(similarities[1:] / t)"),
+                  (torch.exp(neg / t)[same].sum(), "the weights are not normalized",
+                   "divide by the sum over all negatives (a softmax)"))
+    return next(((bug, hint) for value, bug, hint in candidates if math.isclose(got, float(value), rel_tol=1e-4)),
+                None)
+
+
+def check_07_false_negative_share(fn: Callable | None) -> Verdict:
+    """Check ``fn(similarities, same_class, temperature) -> share`` against ``false_negative_share_reference`` on
+    the rows of ``FN_CASES``."""
+    if _unanswered(fn):
+        return _not_attempted(EX_07_FN_SHARE, "the body of false_negative_share")
+    hint = "p = torch.softmax(similarities[1:] / temperature, dim=0); return p[same_class].sum()"
+    for row, flags, t in FN_CASES:
+        s, same = torch.tensor(row, dtype=torch.float64), torch.tensor(flags)
+        out = _call_answer(fn, EX_07_FN_SHARE, "the body of false_negative_share", f"for τ = {t}", hint,
+                           s.clone(), same.clone(), t)
+        if isinstance(out, Verdict):
+            return out
+        got = _number(out)
+        if got is None:
+            return _wrong(EX_07_FN_SHARE, f"it returned {type(out).__name__}, not one number.", hint)
+        expected = false_negative_share_reference(s, same, t)
+        if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-7):
+            bug, fix = _share_bug(s, same, t, got) or ("", hint)
+            return _wrong(EX_07_FN_SHARE, f"at τ = {t} it gives {got:.4g}, expected {expected:.4g}"
+                          + (f": {bug}." if bug else "."), fix)
+    s, same = torch.tensor(FN_ROW, dtype=torch.float64), torch.tensor(FN_SAME)
+    shares = ", ".join(f"τ = {t}: {false_negative_share_reference(s, same, t):.2f}" for t in (0.1, 0.5, 2.0))
+    return Verdict(EX_07_FN_SHARE, "correct", f"2 of the 14 negatives are the anchor's class (even split 0.14); they "
+                   f"get {shares} of the push. They are among the closest negatives here, so a small τ hands them most of it "
+                   "(same_class_negative_share averages this over a batch).")
+
+
+def mask_same_class_reference(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``logits`` (2N, 2N) with every same-class negative set to -inf (the diagonal and the positives untouched)."""
+    n = labels.shape[0]
+    both = torch.cat([labels, labels])
+    drop = both[:, None] == both[None, :]
+    rows = torch.arange(2 * n)
+    drop[rows, rows] = False
+    drop[rows, (rows + n) % (2 * n)] = False
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def _mask_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(logits with a -inf diagonal, labels) for N = 6 (classes 0, 1, 0, 2, 1, 0) and N = 4 (all different)."""
+    out = []
+    for seed, labels in ((0, (0, 1, 0, 2, 1, 0)), (1, (3, 1, 0, 2))):
+        n = len(labels)
+        g = torch.Generator().manual_seed(seed)
+        z = torch.nn.functional.normalize(torch.randn(2 * n, 8, generator=g, dtype=torch.float64), dim=1)
+        logits = (z @ z.T / 0.5).masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
+        out.append((logits, torch.tensor(labels)))
+    return out
+
+
+def _mask_bug(got: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> tuple[str, str]:
+    """(what is wrong, hint) for a masked matrix that differs from the reference."""
+    n, hint = labels.shape[0], "both = torch.cat([labels, labels]); same = both[:, None] == both[None, :]; unmask i and i+N"
+    expected = mask_same_class_reference(logits, labels)
+    rows = torch.arange(2 * n)
+    masked, want = torch.isneginf(got), torch.isneginf(expected)
+    if bool(masked[rows, (rows + n) % (2 * n)].any()):
+        return "the positive (view i + N mod 2N) is masked too: the loss has nothing left to pull", \
+            "set same[i, (i + N) % (2N)] = False before masking"
+    if bool(((got == 0) & want & ~masked).any()):
+        return "same-class entries are set to 0, not -inf: exp(0) = 1 still counts in the denominator", \
+            "masked_fill(same, float('-inf'))"
+    if bool((masked & ~want & ~torch.isneginf(logits)).any()):
+        return "entries of OTHER classes are masked: the mask is inverted", "mask where the labels are equal"
+    if bool((want & ~masked).any()):
+        missed = [(int(i), int(k)) for i, k in zip(*torch.nonzero(want & ~masked, as_tuple=True))][:3]
+        cross = all((i < n) != (k < n) for i, k in missed)
+        return (f"same-class negatives are left in, e.g. (row, column) {missed}"
+                + (": the ones in the other view's block; the labels of the 2N views are the N labels twice" if cross
+                   else "")), hint
+    return "the unmasked entries changed: return the logits with only the same-class negatives set to -inf", hint
+
+
+def check_07_mask_same_class(fn: Callable | None) -> Verdict:
+    """Check ``fn(logits, labels) -> masked logits``: ``mask_same_class_reference`` on ``_mask_cases()``."""
+    if _unanswered(fn):
+        return _not_attempted(EX_07_MASK, "the body of mask_same_class")
+    hint = "both = torch.cat([labels, labels]); same = both[:, None] == both[None, :]; unmask i and i+N; masked_fill"
+    for logits, labels in _mask_cases():
+        out = _call_answer(fn, EX_07_MASK, "the body of mask_same_class", f"for N = {len(labels)}", hint,
+                           logits.clone(), labels.clone())
+        if isinstance(out, Verdict):
+            return out
+        if not isinstance(out, torch.Tensor) or out.shape != logits.shape:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            return _wrong(EX_07_MASK, f"it should return a tensor of the logits' shape {tuple(logits.shape)}, got "
+                          f"{shape}.", hint)
+        expected = mask_same_class_reference(logits, labels)
+        if not torch.equal(torch.isneginf(out), torch.isneginf(expected)) or not torch.allclose(
+                out[~torch.isneginf(expected)].double(), expected[~torch.isneginf(expected)]):
+            what, fix = _mask_bug(out.double(), logits, labels)
+            return _wrong(EX_07_MASK, f"for N = {len(labels)}: {what}.", fix)
+    logits, labels = _mask_cases()[0]
+    kept = int((~torch.isneginf(mask_same_class_reference(logits, labels))).sum(1)[0])
+    return Verdict(EX_07_MASK, "correct", f"with labels {labels.tolist()} anchor 0 keeps {kept} of its {2 * len(labels) - 1} "
+                   "candidates: its positive and the views of other classes. With all labels different nothing is "
+                   "masked and it is NT-Xent again (nt_xent_masked does this with cross_entropy).")
