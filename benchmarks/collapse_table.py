@@ -14,21 +14,27 @@ initialization, data subset and data order), at small declared budgets fitted to
   real keys after 48 steps and never an image's own earlier keys, since an epoch is 62 steps).
 
 Each run records its kNN accuracy (on h, the official 10,000 test digits), the final training loss, the queue's
-size in keys and in steps, and ``clhelpers.evaluate.collapse_stats`` on the first 1,000 test digits
+size in keys and in steps (MoCo), and ``clhelpers.evaluate.collapse_stats`` on the first 1,000 test digits
 (``embedding_std`` of z and h, and the **effective rank of z and of h**). Through ``benchmarks/_driver.py``: the
-baselines of every seed (the untrained network, ``random_init``, with its ``collapse_stats``; raw pixels,
-``raw_pixels``), the summary per kind, paired differences against SimCLR, a record saved after every seed::
+baselines of every seed on the same 2,000-digit split (the untrained network, ``random_init``, with its
+``collapse_stats``; raw pixels, ``raw_pixels``), the summary per kind, paired differences against SimCLR, a
+record saved after every seed. ``collapse-cpu-2core.json`` was recorded in five processes, one per seed
+(the 2 cores were shared with other jobs) and merged (``--merge OUT PART ...``: runs in seed order, summary and
+paired differences over all seeds)::
 
-    python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr simsiam simsiam_no_predictor byol \
-        simsiam_no_stopgrad --quiet --out benchmarks/collapse-cpu-2core.json
-    python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds moco_q48_m0 moco_q48_m0.99 --quiet \
-        --out benchmarks/moco-queue-cpu-2core.json
+    python benchmarks/collapse_table.py --seeds 0 --kinds simclr simsiam simsiam_no_predictor byol --quiet --out /tmp/s0.json
+    (the same with --seeds 1, 2, 3 and 4, in parallel)
+    python benchmarks/collapse_table.py --merge benchmarks/collapse-cpu-2core.json /tmp/s0.json /tmp/s1.json ... /tmp/s4.json
+
+``simsiam_no_stopgrad`` and the ``MOCO`` kinds are defined but were not recorded (no CPU time left on the shared
+machine); record them with ``--kinds simsiam_no_stopgrad`` and ``--kinds moco_q48_m0 moco_q48_m0.99``.
 
 The previous record (3 seeds, 5 epochs of ``cpu-sweep``, a MoCo queue of only 2 steps, and the queue-vs-batch
 kinds) is kept as ``benchmarks/archive/collapse-cpu-2core-3seeds.json``.
 """
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from functools import partial
@@ -97,9 +103,36 @@ def untrained_collapse(base: TrainConfig, split: tuple) -> dict:
     return collapse_stats(method, split[2][:STD_IMAGES].cpu())
 
 
+def merge(parts: list[str], out: str) -> dict:
+    """Join records of the same kinds and budget made on disjoint seeds (e.g. in parallel processes) into one record
+    at ``out``: runs in seed order, the summary and the paired differences recomputed over all seeds; ``command``
+    lists every part's command; ``finished`` is true when every seed has the same kinds (a part stopped after its
+    first seed keeps only the seeds it finished)."""
+    from clhelpers.records import load_record, new_record, save_record
+    from _driver import paired_of, summary_of
+
+    records = [load_record(p) for p in parts]
+    seeds = [s for r in records for s in r["seeds"]]
+    if len(set(seeds)) != len(seeds) or len({json.dumps(r["config"], sort_keys=True) for r in records}) != 1:
+        raise ValueError(f"parts must share one config and have disjoint seeds, got seeds {seeds}; record them again")
+    runs = sorted((run for r in records for run in r["runs"]), key=lambda run: run["seed"])  # stable: order kept in a seed
+    extra = {k: v for k, v in records[0].items() if k not in ("schema", "created", "command", "git_commit", "code_hash",
+                                                              "machine", "seeds", "config", "runs", "summary", "paired")}
+    kinds_of = {seed: {run["kind"] for run in runs if run["seed"] == seed} for seed in seeds}
+    extra.update(finished=len({frozenset(k) for k in kinds_of.values()}) == 1, summary=summary_of(runs, METRICS),
+                 paired=paired_of(runs, METRICS, EXPERIMENT.reference), parts=[r["command"] for r in records])
+    record = new_record(runs, records[0]["config"], command=" ; ".join(r["command"] for r in records), **extra)
+    record["machine"] = records[0]["machine"]
+    save_record(out, record)
+    return record
+
+
 EXPERIMENT = Experiment("collapse_table.py", {kind: partial(run_kind, kind) for kind in KINDS}, metrics=METRICS,
                         score=knn_score, reference="simclr", fixed={"train_size": SUBSET},
                         untrained_extra=untrained_collapse)
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--merge"]:  # --merge OUT PART1 PART2 ...
+        merge(sys.argv[3:], sys.argv[2])
+        sys.exit(0)
     sys.exit(main(EXPERIMENT, __doc__.split("\n\n")[0]))

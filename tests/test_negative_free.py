@@ -136,3 +136,40 @@ def test_build_method_passes_the_new_options():
     byol = build_method("byol", enc(), momentum_schedule="cosine", proj_out_bn=True)
     assert byol.momentum_schedule == "cosine" and not isinstance(byol.head, nn.Sequential)
     assert not math.isnan(byol(*views()).item())
+
+
+def _collapse_table():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    spec = importlib.util.spec_from_file_location("collapse_table", bench / "collapse_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_collapse_table_merges_parts_recorded_on_disjoint_seeds(tmp_path):
+    from clhelpers.records import load_record, new_record, save_record
+
+    table = _collapse_table()
+    assert table.KINDS["simsiam"]["proj_out_bn"] and table.KINDS["simsiam_no_predictor"]["predictor"] is False
+    assert all(k["queue_steps"] == table.QUEUE_STEPS for name, k in table.KINDS.items() if name.startswith("moco"))
+    stats = {m: 1.0 for m in table.METRICS}
+    parts = []
+    for seeds in ([0, 1], [2]):
+        runs = [{"kind": kind, "seed": s, **stats, "knn_acc": 0.5 + 0.1 * (kind == "simsiam") + 0.01 * s}
+                for s in seeds for kind in ("random_init", "simclr", "simsiam")]
+        path = tmp_path / f"part{seeds[0]}.json"
+        save_record(path, new_record(runs, {"lr": 1}, command=f"part {seeds}", finished=True))
+        parts.append(str(path))
+    merged = table.merge(parts, str(tmp_path / "all.json"))
+    assert load_record(tmp_path / "all.json")["seeds"] == [0, 1, 2] == merged["seeds"] and merged["finished"]
+    assert merged["summary"]["knn_acc"]["simsiam"]["n"] == 3
+    assert merged["paired"]["knn_acc"]["simsiam"]["mean"] == pytest.approx(0.1)
+    assert merged["command"] == "part [0, 1] ; part [2]"
+    save_record(parts[1], new_record([{"kind": "simclr", "seed": 1, **stats}], {"lr": 1}, command="again"))
+    with pytest.raises(ValueError, match="disjoint seeds"):
+        table.merge(parts, str(tmp_path / "bad.json"))
