@@ -43,16 +43,14 @@ def test_the_keys_the_notebooks_read_are_still_there():
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
-    collapse = read("collapse-cpu-2core.json")  # notebook 08: negative-free kinds beside SimCLR, 5 paired seeds
-    assert collapse["preset"] and len(collapse["seeds"]) >= 5 and collapse["reference"] == "simclr"
+    collapse = read("collapse-cpu-2core.json")  # notebook 08: negative-free kinds beside SimCLR, paired seeds (3 so far)
+    assert collapse["preset"] and len(collapse["seeds"]) >= 3 and collapse["reference"] == "simclr"
     kinds = {"random_init", "simclr", "simsiam", "simsiam_no_predictor", "byol", "simsiam_no_stopgrad"}
     for metric in ("knn_acc", "effective_rank", "effective_rank_h", "embedding_std_batch"):
         assert kinds <= set(collapse["summary"][metric]), metric
     assert collapse["runs"][1]["pixel_knn_acc"] > 0.8
-    moco = read("moco-queue-cpu-2core.json")  # notebook 08: MoCo's momentum with a queue of many steps
-    assert len(moco["seeds"]) >= 5 and {"moco_q48_m0", "moco_q48_m0.99"} <= set(moco["summary"]["knn_acc"])
-    assert all(r["queue_steps"] >= 32 for r in moco["runs"] if r["kind"].startswith("moco"))
-    old = read("archive/collapse-cpu-2core-3seeds.json")  # notebook 08's queue-or-batch section (3 seeds)
-    assert {"simclr_b128", "moco_b128_q2048", "simclr_b1024"} <= set(old["summary"]["knn_acc"])
+    old = read("archive/collapse-cpu-2core-3seeds.json")  # notebook 08: stop-gradient, MoCo, queue or batch (3 seeds)
+    assert {"simsiam_no_stopgrad", "moco_m0", "moco_m0.99", "simclr_b128", "moco_b128_q2048", "simclr_b1024"} <= set(
+        old["summary"]["knn_acc"])
     for name in ("sweep-cpu-2core.json", "sweep-cpu-2core-fixed-steps.json"):  # notebook 07, through load_sweeps
         assert {"sweep", "temperature", "batch_size", "knn_acc", "alignment", "uniformity"} <= set(read(name)["runs"][0])
