@@ -121,7 +121,7 @@ def merge(parts: list[str], out: str) -> dict:
                                                               "machine", "seeds", "config", "runs", "summary", "paired")}
     kinds_of = {seed: {run["kind"] for run in runs if run["seed"] == seed} for seed in seeds}
     extra.update(finished=len({frozenset(k) for k in kinds_of.values()}) == 1, summary=summary_of(runs, METRICS),
-                 paired=paired_of(runs, METRICS, EXPERIMENT.reference), parts=[r["command"] for r in records])
+                 reference=EXPERIMENT.reference, paired=paired_of(runs, METRICS, EXPERIMENT.reference), parts=[r["command"] for r in records])
     record = new_record(runs, records[0]["config"], command=" ; ".join(r["command"] for r in records), **extra)
     record["machine"] = records[0]["machine"]
     save_record(out, record)

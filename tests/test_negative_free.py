@@ -169,7 +169,7 @@ def test_collapse_table_merges_parts_recorded_on_disjoint_seeds(tmp_path):
     assert load_record(tmp_path / "all.json")["seeds"] == [0, 1, 2] == merged["seeds"] and merged["finished"]
     assert merged["summary"]["knn_acc"]["simsiam"]["n"] == 3
     assert merged["paired"]["knn_acc"]["simsiam"]["mean"] == pytest.approx(0.1)
-    assert merged["command"] == "part [0, 1] ; part [2]"
+    assert merged["command"] == "part [0, 1] ; part [2]" and merged["reference"] == "simclr"
     save_record(parts[1], new_record([{"kind": "simclr", "seed": 1, **stats}], {"lr": 1}, command="again"))
     with pytest.raises(ValueError, match="disjoint seeds"):
         table.merge(parts, str(tmp_path / "bad.json"))
