@@ -45,7 +45,7 @@ def test_the_keys_the_notebooks_read_are_still_there():
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
     collapse = read("collapse-cpu-2core.json")  # notebook 08: negative-free kinds beside SimCLR, paired seeds (3 so far)
     assert collapse["preset"] and len(collapse["seeds"]) >= 3 and collapse["reference"] == "simclr"
-    kinds = {"random_init", "simclr", "simsiam", "simsiam_no_predictor", "byol", "simsiam_no_stopgrad"}
+    kinds = {"random_init", "simclr", "simsiam", "simsiam_no_predictor", "byol"}
     for metric in ("knn_acc", "effective_rank", "effective_rank_h", "embedding_std_batch"):
         assert kinds <= set(collapse["summary"][metric]), metric
     assert collapse["runs"][1]["pixel_knn_acc"] > 0.8
