@@ -1,7 +1,8 @@
 """Notebook 07's "beyond NT-Xent" table over several seeds: each loss or method, same preset, same budget.
 
 Arms (``KINDS``): NT-Xent (SimCLR), the pairwise contrastive loss, the triplet loss (semi-hard in-batch
-negative), MoCo (momentum encoder, queue of 4 batches of keys) and SupCon (given the labels), each trained once
+negative), MoCo (momentum encoder, a queue of 4B keys: since both views' keys are enqueued, 2B per step, the
+keys of the last 2 steps) and SupCon (given the labels), each trained once
 per seed with ``clhelpers.sweeps.run_one`` on the preset (default ``cpu-sweep``); measured: kNN accuracy (and
 everything ``run_one`` reports, without the history). Baselines from the driver (``benchmarks/_driver.py``):
 the untrained encoder and raw pixels, kNN on the same split. Paired differences against NT-Xent::

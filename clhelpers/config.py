@@ -29,6 +29,7 @@ from .methods import METHODS
 
 DATA_SOURCES = ("auto", "offline", "torchvision")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+OPTIMIZERS = ("adamw", "sgd")
 
 
 def _opt(default, help: str, cli: bool = True, **kw):
@@ -71,6 +72,17 @@ class TrainConfig:
     momentum: float = _opt(0.99, "moco: EMA momentum of the key encoder (0 = keys from the query encoder)")
     queue_size: int = _opt(4096, "moco: number of past keys kept as negatives")
     stop_gradient: bool = _opt(True, "simsiam: stop the gradient into the target branch (off = the collapse demo)")
+    # negative-free recipes and MoCo's queue in steps (issue 18)
+    optimizer: str = _opt("adamw", "adamw, or sgd (momentum 0.9, SimSiam's and BYOL's optimizer; set lr, e.g. 0.05)",
+                          choices=OPTIMIZERS)
+    fix_predictor_lr: bool = _opt(False, "simsiam, byol: the predictor keeps the peak lr (no warm-up, no decay), "
+                                         "as in SimSiam")
+    predictor: bool = _opt(True, "simsiam, byol: use the predictor (off: p = z, Chen & He's collapsing ablation)")
+    proj_out_bn: bool = _opt(False, "simsiam: BatchNorm (no affine) on the projection head's output, as in SimSiam")
+    momentum_schedule: str = _opt("constant", "byol: EMA momentum constant, or cosine from momentum to 1 (BYOL)",
+                                  choices=("constant", "cosine"))
+    queue_steps: int | None = _opt(None, "moco: queue size in optimizer steps (2 x batch_size keys per step); "
+                                         "overrides queue_size")
     batchwide_views: bool = _opt(False, "one crop/rotation/shear/shift per view for the whole batch: the batch-wide "
                                         "bug of notebook 05, on purpose, to measure its cost")
     views: ViewParams = _opt(ViewParams, "augmentation strengths (clhelpers.augment.ViewParams)", cli=False)
@@ -115,6 +127,10 @@ class TrainConfig:
         _need(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         _need(isinstance(self.stop_gradient, bool),
               f"stop_gradient must be True or False (False: the SimSiam collapse demo), got {self.stop_gradient!r}")
+        for name in ("fix_predictor_lr", "predictor", "proj_out_bn"):
+            _need(isinstance(getattr(self, name), bool), f"{name} must be True or False, got {getattr(self, name)!r}")
+        _need(self.queue_steps is None or (isinstance(self.queue_steps, int) and self.queue_steps >= 1),
+              f"queue_steps must be None (use queue_size) or an int >= 1 (steps of 2 x batch_size keys), got {self.queue_steps!r}")
         _need(isinstance(self.batchwide_views, bool), f"batchwide_views must be True or False, got {self.batchwide_views!r}")
         _need(0 <= self.momentum <= 1, f"momentum must be in [0, 1] (0.99 to 0.999 is typical), got {self.momentum}")
         _need(len(self.widths) == 3 and min(self.widths) >= 1, f"widths must be three positive ints, got {self.widths}")
@@ -125,6 +141,11 @@ class TrainConfig:
         _need(self.train_size is None or self.train_size >= self.batch_size,
               f"train_size ({self.train_size}) must be at least batch_size ({self.batch_size})")
         _need(not self.resume or self.out_dir is not None, "resume=True needs out_dir (the folder with checkpoint.pt)")
+
+    @property
+    def moco_queue_size(self) -> int:
+        """MoCo's queue in keys: ``queue_steps * 2 * batch_size`` when ``queue_steps`` is set, else ``queue_size``."""
+        return self.queue_size if self.queue_steps is None else self.queue_steps * 2 * self.batch_size
 
     def to_dict(self) -> dict:
         """Plain JSON-friendly values (tuples become lists, views a dict)."""

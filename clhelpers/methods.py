@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from typing import Callable
 
 import torch
@@ -45,6 +46,7 @@ from .validate import check_embeddings, check_pair, check_temperature
 __all__ = [
     "Method", "SimCLR", "SimCLRNoHead", "SupCon", "MoCo", "SimSiam", "BYOL", "Supervised", "METHODS", "build_method",
     "method_options", "NegativeQueue", "momentum_update", "negative_cosine", "BarlowTwins", "VICReg", "expander",
+    "cosine_momentum", "queue_steps", "MOMENTUM_SCHEDULES",
 ]
 
 
@@ -133,6 +135,35 @@ def _frozen_copy(module: nn.Module) -> nn.Module:
     return twin
 
 
+# ------------------------------------------------------------------------------ negative-free recipes (issue 18)
+MOMENTUM_SCHEDULES = ("constant", "cosine")
+
+
+def cosine_momentum(base: float, progress: float) -> float:
+    """BYOL's EMA momentum after a fraction ``progress`` (0 to 1) of training: ``1 - (1 - base) (cos(pi p) + 1) / 2``,
+    ``base`` at the start, 1 at the end (Grill et al., 2020)."""
+    b, p = _check_momentum(base), float(progress)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"progress must be in [0, 1] (the fraction of training done), got {progress!r}")
+    return 1.0 - (1.0 - b) * (math.cos(math.pi * p) + 1.0) / 2.0
+
+
+def queue_steps(queue_size: int, batch_size: int) -> float:
+    """How many optimizer steps of keys a MoCo queue of ``queue_size`` keys spans: each step enqueues both views'
+    keys, ``2 * batch_size``."""
+    if int(queue_size) != queue_size or queue_size < 1 or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"queue_size and batch_size must be positive ints, got {queue_size!r} and {batch_size!r}")
+    return queue_size / (2 * batch_size)
+
+
+def _add_output_bn(method: Method, proj_out_bn: bool) -> None:
+    """Append a BatchNorm without affine parameters to ``method.head`` (SimSiam's projector ends with BN)."""
+    if not isinstance(proj_out_bn, bool):
+        raise ValueError(f"proj_out_bn must be True or False (True: BatchNorm on the head's output), got {proj_out_bn!r}")
+    if proj_out_bn:
+        method.head = nn.Sequential(method.head, nn.BatchNorm1d(method.out_dim, affine=False))
+
+
 # ------------------------------------------------------------------------------ the interface
 class Method(nn.Module):
     """Base class: an ``encoder`` plus a projection ``head`` (features -> the loss space). ``proj_dim=0``
@@ -172,6 +203,14 @@ class Method(nn.Module):
 
     def after_step(self) -> None:
         """Called after ``optimizer.step()``: update what the optimizer does not (no-op by default)."""
+
+    def set_progress(self, progress: float) -> None:
+        """Told the fraction of training done (0 to 1) before each ``after_step``, for schedules such as BYOL's
+        momentum (no-op by default)."""
+
+    def predictor_parameters(self) -> list[nn.Parameter]:
+        """The parameters of a predictor (SimSiam, BYOL), which SimSiam trains at a fixed learning rate; none here."""
+        return []
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """The parameters the optimizer should update (momentum/target networks excluded)."""
@@ -248,10 +287,11 @@ class MoCo(_MomentumMethod):
     queue of ``queue_size`` past keys as the negatives.
 
     Loss (symmetric): ``(info_nce(q1, k2, queue) + info_nce(q2, k1, queue)) / 2``. The keys of the
-    batch are enqueued in ``after_step``, so the queue never holds the current batch's keys when
-    the loss is computed. The queue starts **full of random unit vectors** (as in the official
-    code), so every step has ``queue_size`` negatives; the random ones are pushed out after
-    ``queue_size / (2B)`` steps. ``momentum=0`` makes the keys come from the query encoder itself
+    batch, **both views' (2B keys per step)**, are enqueued in ``after_step``, so the queue never holds
+    the current batch's keys when the loss is computed, and a queue of ``queue_size`` keys spans the last
+    ``queue_size / (2B)`` optimizer steps (``queue_steps``; ``TrainConfig.queue_steps`` sets the size in
+    steps). The queue starts **full of random unit vectors** (as in the official code), so every step has
+    ``queue_size`` negatives; the random ones are pushed out after those ``queue_size / (2B)`` steps. ``momentum=0`` makes the keys come from the query encoder itself
     (the paper's failing ablation). The BatchNorm of the key encoder sees the whole batch (no
     shuffling BN: with one device, shuffling cannot change the batch statistics).
     """
@@ -285,9 +325,17 @@ class MoCo(_MomentumMethod):
 class _Predicting(Method):
     """Adds SimSiam's / BYOL's predictor ``q`` (hidden size ``pred_hidden``, default proj_dim // 4)."""
 
-    def _add_predictor(self, proj_dim: int, pred_hidden: int | None) -> None:
-        """Create ``self.predictor``: PredictionHead(proj_dim, pred_hidden or proj_dim // 4)."""
-        self.predictor = PredictionHead(proj_dim, pred_hidden if pred_hidden is not None else max(proj_dim // 4, 1))
+    def _add_predictor(self, proj_dim: int, pred_hidden: int | None, predictor: bool = True) -> None:
+        """Create ``self.predictor``: PredictionHead(proj_dim, pred_hidden or proj_dim // 4), or the identity
+        when ``predictor`` is False (p = z)."""
+        if not isinstance(predictor, bool):
+            raise ValueError(f"predictor must be True or False (False: p = z, no predictor), got {predictor!r}")
+        hidden = pred_hidden if pred_hidden is not None else max(proj_dim // 4, 1)
+        self.predictor = PredictionHead(proj_dim, hidden) if predictor else nn.Identity()
+
+    def predictor_parameters(self) -> list[nn.Parameter]:
+        """The predictor's trainable parameters (empty without a predictor)."""
+        return [p for p in self.predictor.parameters() if p.requires_grad]
 
     @staticmethod
     def symmetric_loss(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -304,13 +352,17 @@ class SimSiam(_Predicting):
 
     No negatives: the stop-gradient (with the predictor) is what prevents collapse.
     ``stop_gradient=False`` lets gradients flow into the target branch too: the collapse demo
-    (watch ``metrics.embedding_std`` fall towards 0).
+    (watch ``metrics.embedding_std`` fall towards 0). ``predictor=False`` drops the predictor (p = z):
+    Chen & He (2021, Table 1) report that SimSiam then collapses even with the stop-gradient.
+    ``proj_out_bn=True`` ends the projection head with a BatchNorm without affine parameters, as in the paper's
+    projector (BN on its output too).
     """
 
-    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256,
-                 pred_hidden: int | None = None, stop_gradient: bool = True) -> None:
+    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256, pred_hidden: int | None = None,
+                 stop_gradient: bool = True, predictor: bool = True, proj_out_bn: bool = False) -> None:
         super().__init__(encoder, proj_dim, hidden_dim)
-        self._add_predictor(self.out_dim, pred_hidden)
+        _add_output_bn(self, proj_out_bn)
+        self._add_predictor(self.out_dim, pred_hidden, predictor)
         self.stop_gradient = bool(stop_gradient)
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -324,12 +376,24 @@ class BYOL(_MomentumMethod, _Predicting):
 
     ``L = (D(p1, t2) + D(p2, t1)) / 2`` with p = predictor(head(encoder(view))) and
     t = key_head(key_encoder(view)) (the "target network", never trained by gradients).
+    ``momentum_schedule="cosine"`` raises the EMA momentum from ``momentum`` (the base) to 1 over training,
+    ``1 - (1 - base) (cos(pi progress) + 1) / 2`` (Grill et al., 2020; ``cosine_momentum``), as ``set_progress``
+    is told; ``"constant"`` keeps it at ``momentum``. ``predictor=False`` drops the predictor (p = z).
     """
 
-    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256,
-                 pred_hidden: int | None = None, momentum: float = 0.99) -> None:
+    def __init__(self, encoder: nn.Module, proj_dim: int = 64, hidden_dim: int = 256, pred_hidden: int | None = None,
+                 momentum: float = 0.99, predictor: bool = True, momentum_schedule: str = "constant") -> None:
         super().__init__(encoder, proj_dim, hidden_dim, momentum)
-        self._add_predictor(self.out_dim, pred_hidden)
+        self._add_predictor(self.out_dim, pred_hidden, predictor)
+        if momentum_schedule not in MOMENTUM_SCHEDULES:
+            raise ValueError(f"momentum_schedule must be one of {MOMENTUM_SCHEDULES}, got {momentum_schedule!r} "
+                             "(cosine: from momentum to 1, as BYOL)")
+        self.base_momentum, self.momentum_schedule = self.momentum, momentum_schedule
+
+    def set_progress(self, progress: float) -> None:
+        """With the cosine schedule, set ``momentum`` for the next EMA step from the fraction of training done."""
+        if self.momentum_schedule == "cosine":
+            self.momentum = cosine_momentum(self.base_momentum, progress)
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Symmetric negative cosine between each view's prediction and the other view's target."""

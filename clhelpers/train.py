@@ -120,13 +120,32 @@ def _given_split(data: tuple, cfg: TrainConfig, device: torch.device) -> tuple[t
 def make_method(cfg: TrainConfig, loss: Callable | None = None) -> Method:
     """The configured method around a fresh ``Encoder`` (``loss`` replaces SimCLR's NT-Xent, e.g. a flawed loss)."""
     options = dict(proj_dim=cfg.proj_dim, hidden_dim=cfg.hidden_dim, temperature=cfg.temperature,
-                   momentum=cfg.momentum, queue_size=cfg.queue_size, stop_gradient=cfg.stop_gradient,
+                   momentum=cfg.momentum, queue_size=cfg.moco_queue_size, stop_gradient=cfg.stop_gradient,
+                   predictor=cfg.predictor, proj_out_bn=cfg.proj_out_bn, momentum_schedule=cfg.momentum_schedule,
                    tau_plus=cfg.tau_plus)
     if loss is not None:
         if cfg.method != "simclr":
             raise ValueError(f"a custom loss plugs into method 'simclr' only, not {cfg.method!r}; set method='simclr'")
         options["loss"] = loss
     return build_method(cfg.method, Encoder(cfg.widths, cfg.depth), **options)
+
+
+def make_optimizer(cfg: TrainConfig, method: Method, steps_per_epoch: int) -> tuple:
+    """``(optimizer, scheduler)``: AdamW, or SGD with momentum 0.9 (``cfg.optimizer``), warm-up then cosine
+    (``lr_factor``); with ``cfg.fix_predictor_lr`` the predictor's parameters keep the peak lr (SimSiam's recipe)."""
+    if int(steps_per_epoch) != steps_per_epoch or steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be a positive int, got {steps_per_epoch!r}; lower batch_size")
+    fixed = {id(p) for p in method.predictor_parameters()} if cfg.fix_predictor_lr else set()
+    groups = [{"params": [p for p in method.trainable_parameters() if id(p) not in fixed]}]
+    if fixed:
+        groups.append({"params": [p for p in method.trainable_parameters() if id(p) in fixed]})
+    if cfg.optimizer == "sgd":
+        optimizer = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warmup, total = round(cfg.warmup_epochs * steps_per_epoch), steps_per_epoch * cfg.epochs
+    schedules = [lambda s: lr_factor(s, warmup, total)] + [lambda s: 1.0] * (len(groups) - 1)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedules)
 
 
 class _State:
@@ -195,10 +214,8 @@ def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tup
     split = load_split(cfg, device) if data is None else _given_split(data, cfg, device)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     method = make_method(cfg, loss).to(device=device, memory_format=fmt)
-    optimizer = torch.optim.AdamW(method.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = len(split[0]) // cfg.batch_size
-    warmup, total = round(cfg.warmup_epochs * steps), steps * cfg.epochs
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, total))
+    optimizer, scheduler = make_optimizer(cfg, method, steps)
     run = _State(cfg, method, optimizer, scheduler, device)
     run.restore()
     run.fmt, run.steps = fmt, steps
@@ -250,6 +267,7 @@ def train(config: TrainConfig, progress: bool = True, on_epoch_end: Callable[[di
                 step_loss.backward()
                 optimizer.step()
                 scheduler.step()
+                method.set_progress((epoch * steps + step + 1) / (steps * cfg.epochs))
                 method.after_step()
                 loss_sum = loss_sum + step_loss.detach()
             record = _end_epoch(run, epoch, float(loss_sum) / steps, time.perf_counter() - t0, (x_train, y_train, x_test, y_test))

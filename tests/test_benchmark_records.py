@@ -43,9 +43,15 @@ def test_the_keys_the_notebooks_read_are_still_there():
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
-    collapse = read("collapse-cpu-2core.json")  # notebook 08
-    assert collapse["preset"] and set(collapse["summary"]["pixel_knn_acc"]) == {"mean", "sd", "n"}
-    assert collapse["summary"]["knn_acc"]["simclr"] == methods["summary"]["nt_xent"]  # notebook 08 asserts this
+    collapse = read("collapse-cpu-2core.json")  # notebook 08: negative-free kinds beside SimCLR, paired seeds (3 so far)
+    assert collapse["preset"] and len(collapse["seeds"]) >= 3 and collapse["reference"] == "simclr"
+    kinds = {"random_init", "simclr", "simsiam", "simsiam_no_predictor", "byol"}
+    for metric in ("knn_acc", "effective_rank", "effective_rank_h", "embedding_std_batch"):
+        assert kinds <= set(collapse["summary"][metric]), metric
+    assert collapse["runs"][1]["pixel_knn_acc"] > 0.8
+    old = read("archive/collapse-cpu-2core-3seeds.json")  # notebook 08: stop-gradient, MoCo, queue or batch (3 seeds)
+    assert {"simsiam_no_stopgrad", "moco_m0", "moco_m0.99", "simclr_b128", "moco_b128_q2048", "simclr_b1024"} <= set(
+        old["summary"]["knn_acc"])
     for name in ("sweep-cpu-2core.json", "sweep-cpu-2core-fixed-steps.json"):  # notebook 07, through load_sweeps
         assert {"sweep", "temperature", "batch_size", "knn_acc", "alignment", "uniformity"} <= set(read(name)["runs"][0])
 
