@@ -121,8 +121,10 @@ def test_every_kind_builds_what_its_name_says():
     built = {kind: make_method(ct.config_for(kind, base)) for kind in ct.KINDS}
     assert built["simsiam"].stop_gradient is True and built["simsiam_no_stopgrad"].stop_gradient is False
     assert isinstance(built["byol"], methods.BYOL) and built["byol"].momentum == 0.99
-    assert built["moco_m0.99"].momentum == 0.99 and built["moco_m0"].momentum == 0.0
-    assert built["moco_m0"].queue.size == 4 * base.batch_size
+    assert isinstance(built["simsiam_no_predictor"].predictor, torch.nn.Identity)                # p = z
+    assert not isinstance(built["simsiam"].predictor, torch.nn.Identity)
+    assert built["moco_q48_m0.99"].momentum == 0.99 and built["moco_q48_m0"].momentum == 0.0
+    assert built["moco_q48_m0"].queue.size == ct.QUEUE_STEPS * 2 * ct.KINDS["moco_q48_m0"]["batch_size"]   # 48 steps of 2B keys
     assert type(built["simclr"]) is methods.SimCLR
     with pytest.raises(ValueError, match="unknown kind"):
         ct.config_for("simsiam_nosg", base)
