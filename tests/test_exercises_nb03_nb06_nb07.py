@@ -15,7 +15,8 @@ from clhelpers import exercises as er
 from clhelpers.exercises import (check_03_fixed_loss, check_03_predicted_failures, check_06_few_label_probe,
                                  check_06_knn_by_hand, check_07_hardest_share, check_07_paired_difference,
                                  exercise_06_features, exercise_07_runs, one_way_nt_xent)
-from clhelpers.exercises import check_07_false_negative_share, check_07_mask_same_class
+from clhelpers.exercises import (check_07_false_negative_share, check_07_mask_same_class, check_07_positive_rank,
+                                 check_07_topk, exercise_07_ranks)
 from clhelpers.losses import nt_xent
 from clhelpers.metrics import hard_negative_share, linear_probe_accuracy
 from clhelpers.records import paired_difference
@@ -293,7 +294,7 @@ def test_08_hardest_share_is_what_hard_negative_share_averages():
 ANSWERS = {"fails": check_03_predicted_failures, "my_fixed_loss": check_03_fixed_loss,
            "my_few_label_probe": check_06_few_label_probe, "my_knn_accuracy": check_06_knn_by_hand,
            "hardest_share": check_07_hardest_share, "false_negative_share": check_07_false_negative_share,
-           "mask_same_class": check_07_mask_same_class}
+           "mask_same_class": check_07_mask_same_class, "my_positive_rank": check_07_positive_rank}
 SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
 
 
@@ -304,8 +305,11 @@ def test_the_notebooks_hidden_solutions_are_correct(name):
     found = [code for c in cells if c["cell_type"] == "markdown" for code in SOLUTION.findall("".join(c["source"]))]
     assert len(found) >= 2, f"{name}: expected two exercises or more with a <details> solution, found {len(found)}"
     for code in found:
-        namespace = {"torch": torch, "F": F, "exercise_07_runs": exercise_07_runs}
+        namespace = {"torch": torch, "F": F, "exercise_07_runs": exercise_07_runs, "exercise_07_ranks": exercise_07_ranks}
         exec(code, namespace)
+        if "chance_top5" in namespace:
+            assert_verdict(check_07_topk(*(namespace[k] for k in ("top1", "top5", "chance_top1", "chance_top5"))), "correct")
+            continue
         if "ci_95" in namespace:
             assert_verdict(check_07_paired_difference(*(namespace[k] for k in ("diffs", "mean_diff", "ci_95",
                                                                               "resolved"))), "correct")
