@@ -30,6 +30,7 @@ __all__ = [
     "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "label_draws", "few_label_probe", "alignment",
     "uniformity", "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share", "entropy_nats",
     "infonce_gradient", "negative_shares",
+    "map_neighbour_agreement",
 ]
 
 
@@ -343,3 +344,19 @@ def negative_shares(similarities: Sequence[float], temperature: float) -> torch.
     """Each negative's share of the total push: ``p_k / sum_j p_j`` over negatives only, which
     is ``softmax(s_neg / t)`` (the positive cancels out)."""
     return torch.softmax(torch.as_tensor(similarities, dtype=torch.float64) / check_temperature(temperature), dim=0)
+
+
+# --------------------------------------------------------------------------- a 2-D map (notebook 06)
+def map_neighbour_agreement(points: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of rows whose nearest OTHER row (Euclidean distance, e.g. in a 2-D t-SNE map) has the same label.
+
+    A number for what a map's colours suggest: how often a point's closest neighbour on the map is of its own
+    class. The point itself is excluded (else every point is its own neighbour and the share is 1). Ties go to
+    the lower row index. Says nothing about distances between clusters.
+    """
+    check_features(points, "points")
+    check_labels(labels, len(points), "labels")
+    if len(points) < 2:
+        raise ValueError(f"map_neighbour_agreement needs at least 2 points, got {len(points)}; pass the whole map")
+    d = torch.cdist(points.double(), points.double()).fill_diagonal_(float("inf"))
+    return float((labels.to(points.device)[d.argmin(dim=1)] == labels.to(points.device)).double().mean())

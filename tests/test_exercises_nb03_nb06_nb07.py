@@ -199,7 +199,7 @@ def test_07_knn_rejects_typical_mistakes(wrong, fragment):
 
 
 def test_07_knn_accepts_the_reference():
-    assert_verdict(check_06_knn_by_hand(my_knn_accuracy), "correct", "exp(s / t)")
+    assert_verdict(check_06_knn_by_hand(my_knn_accuracy), "correct", "exp(s / τ)")
 
 
 # --------------------------------------------------------------------------- 07

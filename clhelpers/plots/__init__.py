@@ -6,6 +6,7 @@
 * ``training``: per-epoch curves of training runs (losses, kNN accuracy, the InfoNCE bound of one run).
 * ``comparisons``: settings compared over seeds, mean ± sd (ablations, sweeps, the kinds of run of notebook 08).
 * ``label_efficiency``: accuracy against labelled digits per class.
+* ``embeddings``: 2-D maps of an embedding (t-SNE of h), coloured by class.
 * ``_style``: the shared look (``DPI``, ``SMALL_PT``, colours) and its private helpers; ``recorded_label``.
 
 Made with ``matplotlib.pyplot`` (Jupyter shows them at the end of a cell) at ``DPI`` = 100, at most 10 x 4
@@ -17,6 +18,7 @@ from .basics import (gradient_frames, mi_bound_curves, negative_weight_curves, p
                      probability_bars, similarity_heatmap, unit_circle_vectors)
 from .comparisons import ablation_bars, plot_alignment_uniformity, plot_collapse, plot_sweep_accuracy
 from .label_efficiency import plot_label_efficiency
+from .embeddings import plot_embedding_maps
 from .training import losses_apart, plot_bound_and_knn, training_curves
 from .views import image_grid, plot_views, preview_views, retrieval_grid
 
@@ -26,6 +28,7 @@ __all__ = [
     "probability_bars", "similarity_heatmap", "unit_circle_vectors",
     "ablation_bars", "plot_alignment_uniformity", "plot_collapse", "plot_sweep_accuracy",
     "plot_label_efficiency",
+    "plot_embedding_maps",
     "losses_apart", "plot_bound_and_knn", "training_curves",
     "image_grid", "plot_views", "preview_views", "retrieval_grid",
 ]
