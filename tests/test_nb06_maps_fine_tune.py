@@ -107,8 +107,8 @@ def test_fine_tune_with_a_zero_encoder_rate_is_a_probe_and_differs_from_fine_tun
     torch.manual_seed(0)
     enc = Encoder((4, 4, 8), depth=1).eval()
     x, y = bright_dark(8, 0)
-    xt = bright_dark(300, 1)[0]
-    yt = torch.randint(0, 2, (300,), generator=torch.Generator().manual_seed(2))   # any change of a prediction shows
+    g = torch.Generator().manual_seed(2)      # noise images and random labels: any change of a prediction shows
+    xt, yt = torch.randint(0, 256, (300, 28, 28), generator=g).to(torch.uint8), torch.randint(0, 2, (300,), generator=g)
     frozen = fine_tune_accuracy(enc, x, y, xt, yt, steps=20, lr=0.05, encoder_lr_scale=0.0)
     tuned = fine_tune_accuracy(enc, x, y, xt, yt, steps=20, lr=0.05, encoder_lr_scale=1.0)
     assert 0.0 <= frozen <= 1.0 and 0.0 <= tuned <= 1.0 and frozen != tuned

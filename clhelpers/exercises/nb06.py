@@ -206,9 +206,10 @@ def check_06_map_agreement(fn: Callable | None) -> Verdict:
         if value is None:
             return _wrong(EX_06_MAP, f"it returned {type(got).__name__}, not one number.", "return a float in [0, 1]")
         if abs(value - expected) > 1e-6:
+            known = [(v, bug, fix) for v, bug, fix in _map_variants(points, labels) if math.isclose(value, v, rel_tol=1e-5)]
             return _named_mistake(EX_06_MAP, f"on map {seed} it gives {value:.3f}, expected {expected:.3f}", value,
-                                  expected, _map_variants(points, labels), "d = torch.cdist(points, points); "
-                                  "d.fill_diagonal_(inf); share of labels[d.argmin(1)] == labels")
+                                  expected, [(value, bug, fix) for _, bug, fix in known], "d = torch.cdist(points, "
+                                  "points); d.fill_diagonal_(inf); share of labels[d.argmin(1)] == labels")
     return Verdict(EX_06_MAP, "correct", f"{expected:.3f} of the points on map 1 have a nearest neighbour of their own "
                    "class. On a t-SNE map this number reads who sits next to whom, the one thing such a map keeps; "
                    "it is still not an accuracy on h.")
