@@ -19,6 +19,10 @@ Scores (the maths lives in ``clhelpers.metrics``: tensors in, numbers out):
 Baselines: ``untrained_encoder(cfg)`` (exactly where ``train(cfg)`` starts) and raw pixels (``pixel_baseline``,
 ``PIXELS``: an ``nn.Flatten`` that ``embed`` hands the images as floats in [0, 1]).
 
+Maps and fine-tuning (notebook 06): ``tsne_map(features)`` (scikit-learn's t-SNE of a few thousand rows, seeded),
+``fine_tune_accuracy`` (a copy of the encoder plus a linear head trained end to end on a few labelled images) and
+``few_label_fine_tune`` (the same on ``metrics.label_draws``: paired draw for draw with ``metrics.few_label_probe``).
+
 Representation quality: ``representation_quality`` (alignment and uniformity in z and h), ``positive_cosine``
 (the mean cosine of two views, = 1 - alignment / 2) and ``collapse_stats`` (spread and effective rank).
 """
@@ -30,7 +34,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .augment import ViewParams, make_views
+from .augment import ViewParams, make_views, random_affine
 from .config import TrainConfig
 from .data import load_dataset, to_float_images
 from .device import pick_device, set_seed
@@ -40,7 +44,8 @@ from .metrics import (alignment, effective_rank, embedding_std, few_label_probe,
 from .models import Encoder
 
 __all__ = ["embed", "features", "knn_monitor", "label_scores", "split_scores", "evaluate_encoder", "untrained_encoder",
-           "pixel_baseline", "PIXELS", "representation_quality", "positive_cosine", "collapse_stats"]
+           "pixel_baseline", "PIXELS", "representation_quality", "positive_cosine", "collapse_stats",
+           "tsne_map", "fine_tune_accuracy", "few_label_fine_tune"]
 
 PIXELS = nn.Flatten()  # the raw-pixel "encoder": embed() hands it the images as floats in [0, 1]
 
@@ -215,6 +220,112 @@ def collapse_stats(method: Method, images: torch.Tensor, batch_size: int = 250) 
     return {"embedding_std": embedding_std(z), "embedding_std_h": embedding_std(h),
             "embedding_std_batch": embedding_std(z_batch), "std_reference": z.shape[1] ** -0.5,
             "std_reference_h": h.shape[1] ** -0.5, "effective_rank": effective_rank(z_batch), "effective_rank_h": effective_rank(h)}
+
+
+# ----------------------------------------------------------------------------- maps and fine-tuning (notebook 06)
+def tsne_map(feats: torch.Tensor, perplexity: float = 30.0, seed: int = 0, max_rows: int = 5000) -> torch.Tensor:
+    """A 2-D t-SNE map of ``feats`` (N, D): float32 (N, 2) on the CPU, row i the point of feature row i.
+
+    scikit-learn's ``TSNE`` (Barnes-Hut, PCA initialization, ``learning_rate="auto"``, ``random_state=seed``):
+    the same inputs and seed give the same map. Rows are L2-normalized first, so the map reflects the cosine
+    geometry that kNN and the loss use. ``perplexity`` is about the number of neighbours each point keeps close;
+    it must be below N. A few seconds for 2,000 rows on one core; more than ``max_rows`` rows is refused.
+    """
+    from sklearn.manifold import TSNE
+
+    if not isinstance(feats, torch.Tensor) or feats.dim() != 2 or feats.shape[1] < 2:
+        raise ValueError(f"feats must be a (N, D) tensor with D >= 2, got {getattr(feats, 'shape', type(feats))}; "
+                         "pass embed(encoder, images)")
+    if not 3 < len(feats) <= max_rows:
+        raise ValueError(f"tsne_map takes 4 to {max_rows} rows, got {len(feats)}; pass a fixed subset (e.g. 2,000 "
+                         "test digits) or raise max_rows")
+    if not torch.isfinite(feats).all():
+        raise ValueError("feats has NaN or inf entries; check the encoder's output (a diverged run?)")
+    if not (isinstance(perplexity, (int, float)) and 1 <= perplexity < len(feats)):
+        raise ValueError(f"perplexity must be in [1, N) = [1, {len(feats)}), got {perplexity!r}; 5 to 50 is usual, 30 the default")
+    x = torch.nn.functional.normalize(feats.detach().float().cpu(), dim=1).numpy()
+    tsne = TSNE(n_components=2, perplexity=float(perplexity), init="pca", learning_rate="auto",
+                random_state=int(seed), n_jobs=1)
+    return torch.from_numpy(tsne.fit_transform(x)).float()
+
+
+def _check_fine_tune_args(images: torch.Tensor, labels: torch.Tensor, steps: int, lr: float,
+                          encoder_lr_scale: float) -> None:
+    """The ValueErrors of ``fine_tune_accuracy``'s arguments."""
+    if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4) or len(images) == 0:
+        raise ValueError(f"images must be a non-empty (N, H, W) or (N, C, H, W) tensor, got "
+                         f"{getattr(images, 'shape', type(images))}; pass the labelled training images")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),) or labels.dtype.is_floating_point:
+        raise ValueError(f"labels must be an integer tensor of shape ({len(images)},), one class per image, "
+                         f"got {getattr(labels, 'shape', type(labels))}")
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}; 100 is plenty for 100 labelled images")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be > 0, got {lr!r}; 1e-2 for the head is a good start")
+    if not (isinstance(encoder_lr_scale, (int, float)) and 0 <= encoder_lr_scale <= 1):
+        raise ValueError(f"encoder_lr_scale must be in [0, 1], got {encoder_lr_scale!r}; 0.1 gives the pretrained "
+                         "encoder a tenth of the head's learning rate (0 freezes it: a linear probe by SGD)")
+
+
+def fine_tune_accuracy(encoder: nn.Module, images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tensor,
+                       test_labels: torch.Tensor, steps: int = 100, lr: float = 1e-2, encoder_lr_scale: float = 0.1,
+                       views: ViewParams | None = None, batch_size: int = 256, seed: int = 0) -> float:
+    """Test accuracy after fine-tuning a COPY of ``encoder`` plus a new linear head on the labelled ``images``.
+
+    Adam with two parameter groups: the head at ``lr``, the pretrained encoder at ``lr * encoder_lr_scale`` (0:
+    frozen). ``steps`` full-batch steps (minibatches of ``batch_size`` when there are more labelled images), each
+    on one random view of every image when ``views`` is given (``augment.make_views``), cross-entropy loss.
+    The head starts at zero (as the linear probe does), so the encoder's first gradient is 0 and the head moves
+    first. BatchNorm keeps its running statistics (eval mode) throughout: a few labelled digits are too few to
+    re-estimate them. Scored on all ``test_images`` with ``embed``. Seeded: same inputs, same accuracy;
+    ``encoder`` itself is never changed.
+    """
+    _check_fine_tune_args(images, labels, steps, lr, encoder_lr_scale)
+    device = next(encoder.parameters()).device
+    gen = torch.Generator().manual_seed(int(seed))
+    view_gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(int(seed))
+    net = copy.deepcopy(encoder).eval()
+    num_classes = int(max(labels.max(), test_labels.max())) + 1
+    head = nn.utils.skip_init(nn.Linear, net(to_float_images(images[:1].to(device))).shape[1], num_classes,
+                              device=device)   # no draw from the global RNG
+    nn.init.zeros_(head.weight)   # zero, as the probe starts: the encoder's first gradient is 0, so the first
+    nn.init.zeros_(head.bias)     # steps train the head before the encoder moves
+    opt = torch.optim.Adam([{"params": net.parameters(), "lr": lr * encoder_lr_scale},
+                            {"params": head.parameters(), "lr": lr}])
+    x_all, y_all = images.to(device), labels.to(device)
+    x_all = x_all.unsqueeze(1) if x_all.dim() == 3 else x_all
+    with torch.enable_grad():
+        for _ in range(int(steps)):
+            idx = torch.randperm(len(x_all), generator=gen)[:batch_size].to(device)
+            x = to_float_images(x_all[idx]) if views is None else random_affine(x_all[idx], views, generator=view_gen)
+            loss = nn.functional.cross_entropy(head(net(x)), y_all[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    logits = head(embed(net, test_images, device=device).to(device))
+    return float((logits.argmax(1).cpu() == test_labels.cpu()).float().mean())
+
+
+def few_label_fine_tune(encoder: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
+                        y_test: torch.Tensor, per_class: int, draws: int = 5, seed: int = 0, **options: object) -> dict:
+    """``fine_tune_accuracy`` on ``per_class`` labelled images of every class, for each of ``draws`` label draws.
+
+    The draws are ``metrics.label_draws(y_train, y_test, per_class, draws, seed)``, the very rows that
+    ``few_label_probe(..., per_class, draws, seed)`` fits on, so the two are paired draw for draw (pass both
+    ``accs`` lists to ``records.paired_difference``). Draw d fine-tunes with seed ``seed + d``. ``options`` go to
+    ``fine_tune_accuracy`` (steps, lr, encoder_lr_scale, views, batch_size). Returns ``{"mean", "sd", "accs",
+    "per_class"}`` as ``few_label_probe`` does.
+    """
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+        raise ValueError(f"images and labels must pair up: {len(x_train)} vs {len(y_train)} training, {len(x_test)} "
+                         f"vs {len(y_test)} test; pass the split of train.load_split")
+    accs = []
+    for d, rows in enumerate(label_draws(y_train.cpu(), y_test.cpu(), per_class, draws, seed)):
+        rows = rows.to(x_train.device)
+        accs.append(fine_tune_accuracy(encoder, x_train[rows], y_train[rows], x_test, y_test, seed=seed + d, **options))
+    mean = sum(accs) / len(accs)
+    sd = (sum((a - mean) ** 2 for a in accs) / (len(accs) - 1)) ** 0.5 if len(accs) > 1 else 0.0
+    return {"mean": mean, "sd": sd, "accs": accs, "per_class": int(per_class)}
 
 
 if __name__ == "__main__":  # the older entry point, python -m clhelpers.evaluate; never imported

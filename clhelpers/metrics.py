@@ -33,7 +33,7 @@ __all__ = [
     "knn_accuracy", "pixel_knn_accuracy", "linear_probe_accuracy", "label_draws", "few_label_probe", "alignment",
     "uniformity", "embedding_std", "effective_rank", "negative_weight_matrix", "hard_negative_share", "entropy_nats",
     "infonce_gradient", "negative_shares", "same_class_negative_share",
-    "positive_rank", "topk_positive_accuracy",
+    "positive_rank", "topk_positive_accuracy", "map_neighbour_agreement",
 ]
 
 
@@ -406,3 +406,17 @@ def same_class_negative_share(z1: torch.Tensor, z2: torch.Tensor, labels: torch.
         share = (weights * false_neg).sum(dim=1)
         uniform = false_neg.sum(dim=1).double() / (2 * n - 2)
     return {"share": float(share.mean()), "uniform": float(uniform.mean())}
+# --------------------------------------------------------------------------- a 2-D map (notebook 06)
+def map_neighbour_agreement(points: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of rows whose nearest OTHER row (Euclidean distance, e.g. in a 2-D t-SNE map) has the same label.
+
+    A number for what a map's colours suggest: how often a point's closest neighbour on the map is of its own
+    class. The point itself is excluded (else every point is its own neighbour and the share is 1). Ties go to
+    the lower row index. Says nothing about distances between clusters.
+    """
+    check_features(points, "points")
+    check_labels(labels, len(points), "labels")
+    if len(points) < 2:
+        raise ValueError(f"map_neighbour_agreement needs at least 2 points, got {len(points)}; pass the whole map")
+    d = torch.cdist(points.double(), points.double()).fill_diagonal_(float("inf"))
+    return float((labels.to(points.device)[d.argmin(dim=1)] == labels.to(points.device)).double().mean())

@@ -201,7 +201,7 @@ def test_07_knn_rejects_typical_mistakes(wrong, fragment):
 
 
 def test_07_knn_accepts_the_reference():
-    assert_verdict(check_06_knn_by_hand(my_knn_accuracy), "correct", "exp(s / t)")
+    assert_verdict(check_06_knn_by_hand(my_knn_accuracy), "correct", "exp(s / τ)")
 
 
 # --------------------------------------------------------------------------- 07
@@ -294,7 +294,9 @@ def test_08_hardest_share_is_what_hard_negative_share_averages():
 ANSWERS = {"fails": check_03_predicted_failures, "my_fixed_loss": check_03_fixed_loss,
            "my_few_label_probe": check_06_few_label_probe, "my_knn_accuracy": check_06_knn_by_hand,
            "hardest_share": check_07_hardest_share, "false_negative_share": check_07_false_negative_share,
-           "mask_same_class": check_07_mask_same_class, "my_positive_rank": check_07_positive_rank}
+           "mask_same_class": check_07_mask_same_class, "my_positive_rank": check_07_positive_rank,
+           "my_map_agreement": er.check_06_map_agreement, "my_fine_tune_optimizer": er.check_06_param_groups}
+PYTHON_SOLUTIONS = {"06_simclr_on_mnist.ipynb": 5, "07_temperature_batch_size_and_beyond.ipynb": 6}   # 06.4 answers in prose
 SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```", re.S)
 
 
@@ -303,10 +305,15 @@ SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*
 def test_the_notebooks_hidden_solutions_are_correct(name):
     cells = json.loads((NOTEBOOKS / name).read_text())["cells"]
     found = [code for c in cells if c["cell_type"] == "markdown" for code in SOLUTION.findall("".join(c["source"]))]
-    assert len(found) >= 2, f"{name}: expected two exercises or more with a <details> solution, found {len(found)}"
+    expected = PYTHON_SOLUTIONS.get(name, 2)
+    assert len(found) == expected, f"{name}: expected {expected} exercises with a <details> solution, found {len(found)}"
     for code in found:
-        namespace = {"torch": torch, "F": F, "exercise_07_runs": exercise_07_runs, "exercise_07_ranks": exercise_07_ranks}
+        namespace = {"torch": torch, "F": F, "exercise_07_runs": exercise_07_runs, "exercise_07_ranks": exercise_07_ranks,
+                     "FINE_TUNE_DRAWS": er.FINE_TUNE_DRAWS, "ENCODER_LR_SCALE": er.ENCODER_LR_SCALE}
         exec(code, namespace)
+        if "FINE_TUNE_DRAWS" in code:
+            assert_verdict(er.check_06_paired_gain(namespace["mean_diff"], namespace["ci_95"]), "correct")
+            continue
         if "chance_top5" in namespace:
             assert_verdict(check_07_topk(*(namespace[k] for k in ("top1", "top5", "chance_top1", "chance_top5"))), "correct")
             continue

@@ -21,6 +21,8 @@ from .nb04 import GARBLED_N, MAX_LOGIT_SCALE, check_04_garbled_collapse, check_0
 from .nb05 import (AUGMENTATION_OPTIONS, MAX_DEGREES, batchwide_rotation_views, check_05_per_sample_views,
                    check_05_unsafe_augmentations, l_shape, rotate)
 from .nb06 import check_06_few_label_probe, check_06_knn_by_hand, exercise_06_features
+from .nb06 import (ENCODER_LR_SCALE, FINE_TUNE_DRAWS, TSNE_STATEMENTS, check_06_map_agreement, check_06_paired_gain,
+                   check_06_param_groups, check_06_tsne_statements, exercise_06_map)
 from .nb07 import (HARD_CASES, HARD_ROW, check_07_hardest_share, check_07_paired_difference, exercise_07_runs,
                    hardest_share_reference, paired_reference)
 from .nb07 import check_07_positive_rank, check_07_topk, exercise_07_rank_batch, exercise_07_ranks
@@ -40,6 +42,8 @@ __all__ = [
     "AUGMENTATION_OPTIONS", "MAX_DEGREES", "batchwide_rotation_views", "check_05_per_sample_views",
     "check_05_unsafe_augmentations", "l_shape", "rotate",
     "check_06_few_label_probe", "check_06_knn_by_hand", "exercise_06_features",
+    "ENCODER_LR_SCALE", "FINE_TUNE_DRAWS", "TSNE_STATEMENTS", "check_06_map_agreement", "check_06_paired_gain",
+    "check_06_param_groups", "check_06_tsne_statements", "exercise_06_map",
     "HARD_CASES", "HARD_ROW", "check_07_hardest_share", "check_07_paired_difference", "exercise_07_runs",
     "hardest_share_reference", "paired_reference",
     "check_07_positive_rank", "check_07_topk", "exercise_07_rank_batch", "exercise_07_ranks",
