@@ -34,7 +34,9 @@ from torch import nn
 from clhelpers.config import PRESETS, TrainConfig, preset
 from clhelpers.device import pick_device
 from clhelpers.evaluate import PIXELS, knn_monitor, split_scores, untrained_encoder
-from clhelpers.records import command_as_typed, new_record, paired_difference, save_record, summarize
+import json
+
+from clhelpers.records import command_as_typed, load_record, new_record, paired_difference, save_record, summarize
 from clhelpers.train import load_split
 
 Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -44,7 +46,7 @@ Score = Callable[[nn.Module, Split, TrainConfig], dict]
 RANDOM_INIT, RAW_PIXELS = "random_init", "raw_pixels"
 
 __all__ = ["Experiment", "knn_score", "probe_score", "recording_args", "baseline_rows", "summary_of", "paired_of",
-           "save", "record_seeds", "main", "RANDOM_INIT", "RAW_PIXELS"]
+           "save", "record_seeds", "merge_parts", "main", "RANDOM_INIT", "RAW_PIXELS"]
 
 
 def knn_score(encoder: nn.Module, split: Split, cfg: TrainConfig) -> dict:
@@ -183,9 +185,41 @@ def record_seeds(exp: Experiment, base: TrainConfig, seeds: Sequence[int], kinds
     return record
 
 
+def merge_parts(exp: Experiment, parts: Sequence[str | Path], out: str | Path) -> dict:
+    """Join records of ``exp`` made with one config on disjoint seeds (e.g. in parallel processes, or a seed added
+    later) into one record at ``out``: runs in seed order, the summary and the paired differences recomputed over all
+    seeds; ``command`` lists every part's command (``parts`` keeps them); ``finished`` is true when every seed has the
+    same kinds. Command line: ``python benchmarks/SCRIPT.py --merge OUT PART1 PART2 ...``."""
+    records = [load_record(p) for p in parts]
+    seeds = [s for r in records for s in r["seeds"]]
+    if len(set(seeds)) != len(seeds) or len({json.dumps(r["config"], sort_keys=True) for r in records}) != 1:
+        raise ValueError(f"parts must share one config and have disjoint seeds, got seeds {seeds}; record them again")
+    runs = sorted((run for r in records for run in r["runs"]), key=lambda run: run["seed"])  # stable within a seed
+    skip = ("schema", "created", "command", "git_commit", "code_hash", "machine", "seeds", "config", "runs", "summary",
+            "paired", "parts")
+    extra = {k: v for k, v in records[0].items() if k not in skip}
+    kinds_of = {seed: {run["kind"] for run in runs if run["seed"] == seed} for seed in seeds}
+    extra.update(finished=len({frozenset(k) for k in kinds_of.values()}) == 1, summary=summary_of(runs, exp.metrics),
+                 parts=[c for r in records for c in (r.get("parts") or [r["command"]])])
+    if exp.reference is not None:
+        extra.update(reference=exp.reference, paired=paired_of(runs, exp.metrics, exp.reference))
+    record = new_record(runs, records[0]["config"], command=" ; ".join(extra["parts"]), **extra)
+    record["machine"] = records[0]["machine"]
+    save_record(out, record)
+    return record
+
+
 def main(exp: Experiment, description: str, argv: list[str] | None = None, command: str | None = None) -> int:
     """The command line of a recording script: parse the shared flags, record, print the summary. ``command``:
-    the command to record when ``argv`` is not the whole command line (default: as typed)."""
+    the command to record when ``argv`` is not the whole command line (default: as typed). ``--merge OUT PART...``
+    joins records made on disjoint seeds instead (``merge_parts``)."""
+    argv_ = sys.argv[1:] if argv is None else argv
+    if argv_[:1] == ["--merge"]:
+        if len(argv_) < 4:
+            raise SystemExit("usage: --merge OUT PART1 PART2 [...]: the merged record, then at least two parts")
+        merge_parts(exp, argv_[2:], argv_[1])
+        print(f"wrote {argv_[1]}")
+        return 0
     args, overrides = recording_args(description, list(exp.arms), argv, exp.preset)
     base = replace(preset(args.preset), **{**exp.fixed, **overrides})
     if command is None and argv is not None:

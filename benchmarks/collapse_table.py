@@ -43,7 +43,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-from _driver import Experiment, knn_score, main  # noqa: E402
+from _driver import Experiment, knn_score, main, merge_parts  # noqa: E402
 from clhelpers.config import TrainConfig  # noqa: E402
 from clhelpers.device import set_seed  # noqa: E402
 from clhelpers.evaluate import collapse_stats  # noqa: E402
@@ -105,27 +105,8 @@ def untrained_collapse(base: TrainConfig, split: tuple) -> dict:
 
 
 def merge(parts: list[str], out: str) -> dict:
-    """Join records of the same kinds and budget made on disjoint seeds (e.g. in parallel processes) into one record
-    at ``out``: runs in seed order, the summary and the paired differences recomputed over all seeds; ``command``
-    lists every part's command; ``finished`` is true when every seed has the same kinds (a part stopped after its
-    first seed keeps only the seeds it finished)."""
-    from clhelpers.records import load_record, new_record, save_record
-    from _driver import paired_of, summary_of
-
-    records = [load_record(p) for p in parts]
-    seeds = [s for r in records for s in r["seeds"]]
-    if len(set(seeds)) != len(seeds) or len({json.dumps(r["config"], sort_keys=True) for r in records}) != 1:
-        raise ValueError(f"parts must share one config and have disjoint seeds, got seeds {seeds}; record them again")
-    runs = sorted((run for r in records for run in r["runs"]), key=lambda run: run["seed"])  # stable: order kept in a seed
-    extra = {k: v for k, v in records[0].items() if k not in ("schema", "created", "command", "git_commit", "code_hash",
-                                                              "machine", "seeds", "config", "runs", "summary", "paired")}
-    kinds_of = {seed: {run["kind"] for run in runs if run["seed"] == seed} for seed in seeds}
-    extra.update(finished=len({frozenset(k) for k in kinds_of.values()}) == 1, summary=summary_of(runs, METRICS),
-                 reference=EXPERIMENT.reference, paired=paired_of(runs, METRICS, EXPERIMENT.reference), parts=[r["command"] for r in records])
-    record = new_record(runs, records[0]["config"], command=" ; ".join(r["command"] for r in records), **extra)
-    record["machine"] = records[0]["machine"]
-    save_record(out, record)
-    return record
+    """``_driver.merge_parts`` for this script's experiment (kept for its callers and tests)."""
+    return merge_parts(EXPERIMENT, parts, out)
 
 
 EXPERIMENT = Experiment("collapse_table.py", {kind: partial(run_kind, kind) for kind in KINDS}, metrics=METRICS,
@@ -133,7 +114,4 @@ EXPERIMENT = Experiment("collapse_table.py", {kind: partial(run_kind, kind) for 
                         untrained_extra=untrained_collapse)
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--merge"]:  # --merge OUT PART1 PART2 ...
-        merge(sys.argv[3:], sys.argv[2])
-        sys.exit(0)
     sys.exit(main(EXPERIMENT, __doc__.split("\n\n")[0]))
