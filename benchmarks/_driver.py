@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -185,6 +185,13 @@ def record_seeds(exp: Experiment, base: TrainConfig, seeds: Sequence[int], kinds
     return record
 
 
+def _with_defaults(config: Mapping) -> dict:
+    """``config`` with every ``TrainConfig`` field it lacks at its default (a record made before a field existed ran
+    with that default), so that parts recorded before and after a new field compare equal."""
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    return {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in defaults.items()}, **config}
+
+
 def merge_parts(exp: Experiment, parts: Sequence[str | Path], out: str | Path) -> dict:
     """Join records of ``exp`` made with one config on disjoint seeds (e.g. in parallel processes, or a seed added
     later) into one record at ``out``: runs in seed order, the summary and the paired differences recomputed over all
@@ -192,7 +199,7 @@ def merge_parts(exp: Experiment, parts: Sequence[str | Path], out: str | Path) -
     same kinds. Command line: ``python benchmarks/SCRIPT.py --merge OUT PART1 PART2 ...``."""
     records = [load_record(p) for p in parts]
     seeds = [s for r in records for s in r["seeds"]]
-    if len(set(seeds)) != len(seeds) or len({json.dumps(r["config"], sort_keys=True) for r in records}) != 1:
+    if len(set(seeds)) != len(seeds) or len({json.dumps(_with_defaults(r["config"]), sort_keys=True) for r in records}) != 1:
         raise ValueError(f"parts must share one config and have disjoint seeds, got seeds {seeds}; record them again")
     runs = sorted((run for r in records for run in r["runs"]), key=lambda run: run["seed"])  # stable within a seed
     skip = ("schema", "created", "command", "git_commit", "code_hash", "machine", "seeds", "config", "runs", "summary",

@@ -63,7 +63,7 @@ NEGATIVE_FREE: dict[str, dict] = {
     "simsiam_no_stopgrad": {**_SIMSIAM, "stop_gradient": False},
 }
 MOCO: dict[str, dict] = {f"moco_q{QUEUE_STEPS}_m{m:g}": {**_SMALL, "epochs": 2, "method": "moco", "momentum": m,
-                                                       "queue_steps": QUEUE_STEPS} for m in (0.0, 0.99)}
+                                                       "queue_steps": QUEUE_STEPS} for m in (0.0, 0.9, 0.99, 0.999)}
 KINDS: dict[str, dict] = {**NEGATIVE_FREE, **MOCO}  # kind -> the TrainConfig fields that make it (on top of the preset)
 STD_IMAGES = 1000  # test digits the collapse diagnostics are measured on
 METRICS = ("knn_acc", "embedding_std", "embedding_std_h", "embedding_std_batch", "effective_rank", "effective_rank_h")
