@@ -43,8 +43,15 @@ def test_the_keys_the_notebooks_read_are_still_there():
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
-    collapse = read("collapse-cpu-2core.json")  # notebook 08: negative-free kinds beside SimCLR, paired seeds (3 so far)
-    assert collapse["preset"] and len(collapse["seeds"]) >= 3 and collapse["reference"] == "simclr"
+    collapse = read("collapse-cpu-2core.json")  # notebook 08: negative-free kinds beside SimCLR, 5 paired seeds
+    assert collapse["preset"] and collapse["seeds"] == [0, 1, 2, 3, 4] and collapse["reference"] == "simclr"
+    assert collapse["finished"]
+    moco = read("collapse-moco-cpu-2core.json")  # notebook 08: the long-queue MoCo momenta, SimSiam without stop-gradient
+    same = set(moco["config"]) & set(collapse["config"])   # fields both know (a newer field sits at its default)
+    assert moco["seeds"] == collapse["seeds"] and len(same) > 30 and all(moco["config"][k] == collapse["config"][k] for k in same)
+    assert {"simclr", "simsiam_no_stopgrad", "moco_q48_m0", "moco_q48_m0.9", "moco_q48_m0.99", "moco_q48_m0.999"} <= set(
+        moco["summary"]["knn_acc"])
+    assert all(r["queue_steps"] == 48 for r in moco["runs"] if r["kind"].startswith("moco_q48"))
     kinds = {"random_init", "simclr", "simsiam", "simsiam_no_predictor", "byol"}
     for metric in ("knn_acc", "effective_rank", "effective_rank_h", "embedding_std_batch"):
         assert kinds <= set(collapse["summary"][metric]), metric
@@ -63,4 +70,4 @@ def test_the_redundancy_record_has_what_notebook_08_section_8_reads():
         assert kinds <= set(rr["summary"][metric]) and {"barlow_twins", "vicreg"} <= set(rr["paired"][metric])
         assert all("verdict" in d for d in rr["paired"][metric].values())
     assert {"barlow_twins", "vicreg", "simclr"} <= set(rr["summary"]["effective_rank_h"]) and rr["reference"] == "simclr"
-    assert rr["preset"] == "cpu-sweep" and len(rr["seeds"]) >= 4  # 5 planned (--seeds 0 1 2 3 4); 4 recorded so far
+    assert rr["preset"] == "cpu-sweep" and rr["seeds"] == [0, 1, 2, 3, 4] and rr["finished"]
