@@ -232,3 +232,25 @@ def test_the_notebooks_hidden_solutions_are_correct(name):
         answered = [key for key in CHECKERS if key in namespace]
         assert len(answered) == 1, f"{name}: a solution should define one of {list(CHECKERS)}"
         assert_verdict(CHECKERS[answered[0]](namespace[answered[0]]), "correct")
+
+
+def test_scalar_answer_gives_the_number_or_the_verdict_that_names_the_fix():
+    from clhelpers.exercises._verdict import Verdict, _scalar_answer
+
+    def unfinished(x):
+        raise NotImplementedError
+
+    def raises(x):
+        raise KeyError("nope")
+
+    args = ("Exercise X", "the body of f", "on batch 0", "the raise hint", "the number hint")
+    assert _scalar_answer(lambda x: torch.tensor(x * 2.0), *args, 1.5) == 3.0
+    verdicts = {name: _scalar_answer(fn, *args, 1.0) for name, fn in
+                (("unfinished", unfinished), ("raises", raises), ("vector", lambda x: torch.ones(3)), ("text", lambda x: "1"))}
+    assert all(isinstance(v, Verdict) for v in verdicts.values())
+    assert verdicts["unfinished"].status == "not attempted" and "the body of f" in str(verdicts["unfinished"])
+    assert verdicts["raises"].status == "wrong" and "on batch 0 it raised KeyError" in str(verdicts["raises"])
+    assert "the raise hint" in str(verdicts["raises"])
+    for name in ("vector", "text"):
+        assert verdicts[name].status == "wrong" and "not one number" in str(verdicts[name])
+        assert "the number hint" in str(verdicts[name])

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..metrics import few_label_probe, knn_accuracy, linear_probe_accuracy
-from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
+from ._verdict import Verdict, _call_answer, _not_attempted, _number, _scalar_answer, _unanswered, _wrong
 
 EX_06_PROBE, EX_06_KNN = "Exercise 06.1 · a few-label probe by hand", "Exercise 06.2 · kNN by hand"
 CLASSES, DIM = 10, 16
@@ -198,13 +198,11 @@ def check_06_map_agreement(fn: Callable | None) -> Verdict:
         return _not_attempted(EX_06_MAP, "the body of my_map_agreement")
     for seed in (0, 1):
         points, labels = exercise_06_map(seed)
-        got = _call_answer(fn, EX_06_MAP, "the body of my_map_agreement", "on the exercise's map",
-                           "keep the signature fn(points, labels)", points, labels)
-        if isinstance(got, Verdict):
-            return got
-        value, expected = _number(got), map_neighbour_agreement(points, labels)
-        if value is None:
-            return _wrong(EX_06_MAP, f"it returned {type(got).__name__}, not one number.", "return a float in [0, 1]")
+        value = _scalar_answer(fn, EX_06_MAP, "the body of my_map_agreement", "on the exercise's map",
+                               "keep the signature fn(points, labels)", "return a float in [0, 1]", points, labels)
+        if isinstance(value, Verdict):
+            return value
+        expected = map_neighbour_agreement(points, labels)
         if abs(value - expected) > 1e-6:
             known = [(v, bug, fix) for v, bug, fix in _map_variants(points, labels) if math.isclose(value, v, rel_tol=1e-5)]
             return _named_mistake(EX_06_MAP, f"on map {seed} it gives {value:.3f}, expected {expected:.3f}", value,

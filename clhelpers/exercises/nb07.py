@@ -15,10 +15,11 @@ import torch.nn.functional as F
 
 from ..metrics import positive_rank
 from ..records import PairedDifference, paired_difference
-from ._verdict import Verdict, _call_answer, _not_attempted, _number, _unanswered, _wrong
+from ._verdict import Verdict, _call_answer, _not_attempted, _number, _scalar_answer, _unanswered, _wrong
 
 EX_07_PAIRED, EX_07_HARD = "Exercise 07.1 · resolved with 3 seeds?", "Exercise 07.2 · the hardest negative's share"
-#: kNN accuracy of the batch-size sweep in benchmarks/sweep-cpu-2core.json (cpu-sweep, 5 epochs, seeds 0, 1, 2)
+#: kNN accuracy of the 3-seed batch-size sweep, benchmarks/archive/sweep-cpu-2core-3seeds.json (cpu-sweep, 5 epochs,
+#: seeds 0, 1, 2, the 5,000-digit subset of 2026-11-24; benchmarks/sweep-cpu-2core.json is its 5-seed successor)
 _RECORDED = {64: (0.913, 0.908, 0.905), 128: (0.898, 0.902, 0.894), 256: (0.890, 0.900, 0.883),
              512: (0.883, 0.895, 0.877)}
 BETTER, WORSE = 128, 512
@@ -211,11 +212,7 @@ def _hard_bug(s: torch.Tensor, t: float, got: float) -> tuple[str, str] | None:
 
 def _call_on_row(fn: Callable, s: torch.Tensor, t: float, hint: str) -> float | Verdict:
     """``fn(s, t)`` as one number, or the verdict when it is unfinished, raises or returns something else."""
-    out = _call_answer(fn, EX_07_HARD, "the body of hardest_share", f"for t = {t}", hint, s.clone(), t)
-    if isinstance(out, Verdict):
-        return out
-    got = _number(out)
-    return _wrong(EX_07_HARD, f"it returned {type(out).__name__}, not one number.", hint) if got is None else got
+    return _scalar_answer(fn, EX_07_HARD, "the body of hardest_share", f"for t = {t}", hint, hint, s.clone(), t)
 
 
 def check_07_hardest_share(fn: Callable | None) -> Verdict:
@@ -463,13 +460,10 @@ def check_07_false_negative_share(fn: Callable | None) -> Verdict:
     hint = "p = torch.softmax(similarities[1:] / temperature, dim=0); return p[same_class].sum()"
     for row, flags, t in FN_CASES:
         s, same = torch.tensor(row, dtype=torch.float64), torch.tensor(flags)
-        out = _call_answer(fn, EX_07_FN_SHARE, "the body of false_negative_share", f"for τ = {t}", hint,
-                           s.clone(), same.clone(), t)
-        if isinstance(out, Verdict):
-            return out
-        got = _number(out)
-        if got is None:
-            return _wrong(EX_07_FN_SHARE, f"it returned {type(out).__name__}, not one number.", hint)
+        got = _scalar_answer(fn, EX_07_FN_SHARE, "the body of false_negative_share", f"for τ = {t}", hint, hint,
+                             s.clone(), same.clone(), t)
+        if isinstance(got, Verdict):
+            return got
         expected = false_negative_share_reference(s, same, t)
         if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-7):
             bug, fix = _share_bug(s, same, t, got) or ("", hint)

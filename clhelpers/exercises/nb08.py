@@ -21,7 +21,7 @@ from torch import nn
 from ..losses import VICREG_EPS, barlow_twins_loss, standardize_columns
 from ..metrics import embedding_std
 from ..similarity import unit_rows
-from ._verdict import Verdict, _call_answer, _near, _not_attempted, _number, _unanswered, _wrong
+from ._verdict import Verdict, _call_answer, _near, _not_attempted, _scalar_answer, _unanswered, _wrong
 
 EX_08_EMA, EX_08_STD = "Exercise 08.1 · the momentum update", "Exercise 08.2 · the collapse diagnostic"
 EMA_MOMENTUM = 0.9  # the checker's momentum: far enough from 0.5 that swapping m and 1 - m shows
@@ -142,13 +142,12 @@ def check_08_embedding_std(fn: Callable | None) -> Verdict:
         return _not_attempted(EX_08_STD, "my_embedding_std")
     readings = {}
     for name, z in exercise_08_batches().items():
-        got = _call_answer(fn, EX_08_STD, "my_embedding_std", f"my_embedding_std on the {name!r} batch",
-                           "normalize the rows, take the std of every column, average", z.clone())
-        if isinstance(got, Verdict):
-            return got
-        value, want = _number(got), embedding_std(z)
-        if value is None:
-            return _wrong(EX_08_STD, f"it returned {type(got).__name__}, not one number.", "end with .mean() (and .item())")
+        value = _scalar_answer(fn, EX_08_STD, "my_embedding_std", f"my_embedding_std on the {name!r} batch",
+                               "normalize the rows, take the std of every column, average", "end with .mean() (and .item())",
+                               z.clone())
+        if isinstance(value, Verdict):
+            return value
+        want = embedding_std(z)
         if not _near(value, want, rel=0.005):
             bug = _std_bug(z, value)
             return _wrong(EX_08_STD, f"on the {name!r} batch it gives {value:.4f}, embedding_std gives {want:.4f}"
@@ -222,13 +221,11 @@ def check_08_barlow_twins(fn: Callable | None) -> Verdict:
     if _unanswered(fn):
         return _not_attempted(EX_08_BT, "my_barlow_twins")
     for i, (z1, z2) in enumerate(exercise_08_pairs()):
-        got = _call_answer(fn, EX_08_BT, "my_barlow_twins", f"my_barlow_twins on pair {i}",
-                           "standardize each column, C = a.T @ b / N, then the two sums", z1.clone(), z2.clone(), BT_LAMBDA)
-        if isinstance(got, Verdict):
-            return got
-        value = _number(got)
-        if value is None:
-            return _wrong(EX_08_BT, f"it returned {type(got).__name__}, not one number.", "return a 0-dim tensor (a sum)")
+        value = _scalar_answer(fn, EX_08_BT, "my_barlow_twins", f"my_barlow_twins on pair {i}",
+                               "standardize each column, C = a.T @ b / N, then the two sums", "return a 0-dim tensor (a sum)",
+                               z1.clone(), z2.clone(), BT_LAMBDA)
+        if isinstance(value, Verdict):
+            return value
         ref, unbiased = _bt_reference(z1, z2, BT_LAMBDA), _bt_reference(z1, z2, BT_LAMBDA, correction=1)["correct"]
         if _near(value, ref["correct"], rel=1e-3) or _near(value, unbiased, rel=1e-3):
             continue
@@ -285,13 +282,11 @@ def check_08_vicreg_variance(fn: Callable | None) -> Verdict:
     if _unanswered(fn):
         return _not_attempted(EX_08_VAR, "my_vicreg_variance")
     for i, z in enumerate(exercise_08_spreads()):
-        got = _call_answer(fn, EX_08_VAR, "my_vicreg_variance", f"my_vicreg_variance on batch {i}",
-                           "std of each column over the batch, then mean of max(0, 1 - std)", z.clone())
-        if isinstance(got, Verdict):
-            return got
-        value, ref = _number(got), _var_values(z)
-        if value is None:
-            return _wrong(EX_08_VAR, f"it returned {type(got).__name__}, not one number.", "end with .mean()")
+        value = _scalar_answer(fn, EX_08_VAR, "my_vicreg_variance", f"my_vicreg_variance on batch {i}",
+                               "std of each column over the batch, then mean of max(0, 1 - std)", "end with .mean()", z.clone())
+        if isinstance(value, Verdict):
+            return value
+        ref = _var_values(z)
         if _near(value, ref["correct"], rel=1e-4) or _near(value, ref["biased"], rel=1e-4):
             continue
         bug = next((name for name in _VAR_BUGS if _near(value, ref[name], rel=1e-4)), None)
