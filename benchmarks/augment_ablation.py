@@ -1,7 +1,7 @@
 """Notebook 05's augmentation ablation: which parts of the views matter, over seeds.
 
-Every arm (``SETTINGS``) trains the same preset (default ``cpu-sweep``: 4,000 digits, small encoder, 5 epochs) with
-other views and is scored on the 1,000 held-out digits by kNN and by a 10-labels-per-class linear probe (mean of 5
+Every arm (``SETTINGS``) trains the same preset (default ``cpu-sweep``: a declared 4,000-digit subset of the official
+60,000 training digits, small encoder, 5 epochs) with other views and is scored on the official 10,000 test digits by kNN and by a 10-labels-per-class linear probe (mean of 5
 label draws, ``benchmarks/_driver.probe_score``), the number where short runs separate best. The settings: no
 augmentation, crops only, the ``cpu`` recipe's views (``clhelpers.config.CPU_VIEWS``), the recipe with random
 erasing added, the recipe at twice its strength, the recipe with one part left out at a time (crop, rotation,
@@ -10,7 +10,7 @@ crop/rotation/shear/shift per view for the whole batch, the bug notebook 05 show
 raw pixels), summary, paired differences against ``recipe`` and saving after every seed: ``benchmarks/_driver.py``.
 Choose settings with ``--kinds`` (names with spaces quoted)::
 
-    CLHELPERS_OFFLINE=1 python benchmarks/augment_ablation.py --seeds 0 1 2 --out benchmarks/augment-ablation-cpu-2core.json
+    CLHELPERS_OFFLINE=1 CLHELPERS_BF16=0 python benchmarks/augment_ablation.py --seeds 0 1 2 3 4 --quiet --out benchmarks/augment-ablation-cpu-2core.json
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def run_setting(name: str, cfg: TrainConfig, split: tuple, progress: bool) -> di
 
 
 EXPERIMENT = Experiment("augment_ablation.py", {name: partial(run_setting, name) for name in SETTINGS},
-                        metrics=("knn_acc", "probe10"), score=probe_score, reference="recipe", fixed={"source": "offline"})
+                        metrics=("knn_acc", "probe10"), score=probe_score, reference="recipe")
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT, __doc__.split("\n\n")[0]))

@@ -1,6 +1,6 @@
 """Notebook 08's collapse records (issue 18): negative-free methods beside SimCLR, and MoCo's key consistency.
 
-Two groups of kinds (``KINDS``), each a paired design over the seeds (every kind of a seed trains from the same
+Three groups of kinds (``KINDS``), each a paired design over the seeds (every kind of a seed trains from the same
 initialization, data subset and data order), at small declared budgets fitted to 2 shared CPU cores:
 
 * ``NEGATIVE_FREE``: SimCLR (the reference, the preset's AdamW recipe), SimSiam with the paper's architectural
@@ -10,25 +10,24 @@ initialization, data subset and data order), at small declared budgets fitted to
   (62 steps); the negative-free kinds use AdamW at lr 5e-4 (chosen on the validation split, ``holdout="val"``:
   SGD with momentum 0.9 at the paper's lr 0.05 x B/256 did no better there).
 * ``MOCO``: MoCo with a queue spanning ``QUEUE_STEPS`` = 48 optimizer steps (each step enqueues both views' keys,
-  2B = 64, so 3,072 keys) at momentum 0 and 0.99: batch 32, 2,000 digits, 2 epochs (124 steps; the queue holds
+  2B = 64, so 3,072 keys) at momentum 0, 0.9, 0.99 and 0.999: batch 32, 2,000 digits, 2 epochs (124 steps; the queue holds
   real keys after 48 steps and never an image's own earlier keys, since an epoch is 62 steps).
+* ``QUEUE_OR_BATCH``: at about 120 optimizer steps each, on the same 2,000 digits: SimCLR at batch 128 (254 negatives
+  per anchor), MoCo at batch 128 with a queue of 1 or 8 steps (256 or 2,048 keys; momentum 0.99) and SimCLR at batch
+  1,024 (2,046 negatives, one step per epoch); the warm-up is about 4 steps in each.
 
 Each run records its kNN accuracy (on h, the official 10,000 test digits), the final training loss, the queue's
 size in keys and in steps (MoCo), and ``clhelpers.evaluate.collapse_stats`` on the first 1,000 test digits
 (``embedding_std`` of z and h, and the **effective rank of z and of h**). Through ``benchmarks/_driver.py``: the
 baselines of every seed on the same 2,000-digit split (the untrained network, ``random_init``, with its
 ``collapse_stats``; raw pixels, ``raw_pixels``), the summary per kind, paired differences against SimCLR, a
-record saved after every seed. ``collapse-cpu-2core.json`` was recorded in parallel processes, one per seed,
-and merged; only seeds 0, 2 and 4 finished (the 2 cores were shared with other jobs, and seeds 1 and 3 were stopped
-before the deadline: 3 seeds, below the series' rule of five) (``--merge OUT PART ...``: runs in seed order, summary and
-paired differences over all seeds)::
+record saved after every seed. The three records, 5 seeds each (``collapse-cpu-2core.json`` was recorded in parallel
+processes on disjoint seeds and joined with ``--merge OUT PART ...``: runs in seed order, summary and paired
+differences over all seeds; the commands as typed are in each record)::
 
-    python benchmarks/collapse_table.py --seeds 0 --kinds simclr simsiam simsiam_no_predictor byol --quiet --out /tmp/s0.json
-    (the same with --seeds 2 and --seeds 4, in parallel)
-    python benchmarks/collapse_table.py --merge benchmarks/collapse-cpu-2core.json /tmp/s0.json /tmp/s2.json /tmp/s4.json
-
-``simsiam_no_stopgrad`` and the ``MOCO`` kinds are defined but were not recorded (no CPU time left on the shared
-machine); record them with ``--kinds simsiam_no_stopgrad`` and ``--kinds moco_q48_m0 moco_q48_m0.99``.
+    python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr simsiam simsiam_no_predictor byol --quiet --out benchmarks/collapse-cpu-2core.json
+    python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr simsiam_no_stopgrad moco_q48_m0 moco_q48_m0.9 moco_q48_m0.99 moco_q48_m0.999 --quiet --out benchmarks/collapse-moco-cpu-2core.json
+    python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr_b128 moco_b128_q1 moco_b128_q8 simclr_b1024 --quiet --out benchmarks/queue-or-batch-cpu-2core.json
 
 The previous record (3 seeds, 5 epochs of ``cpu-sweep``, a MoCo queue of only 2 steps, and the queue-vs-batch
 kinds) is kept as ``benchmarks/archive/collapse-cpu-2core-3seeds.json``.
@@ -64,7 +63,14 @@ NEGATIVE_FREE: dict[str, dict] = {
 }
 MOCO: dict[str, dict] = {f"moco_q{QUEUE_STEPS}_m{m:g}": {**_SMALL, "epochs": 2, "method": "moco", "momentum": m,
                                                        "queue_steps": QUEUE_STEPS} for m in (0.0, 0.9, 0.99, 0.999)}
-KINDS: dict[str, dict] = {**NEGATIVE_FREE, **MOCO}  # kind -> the TrainConfig fields that make it (on top of the preset)
+_Q_STEPS = 120  # queue or batch: every run takes about this many optimizer steps (2,000 digits: 15 per epoch at 128)
+QUEUE_OR_BATCH: dict[str, dict] = {
+    "simclr_b128": {"batch_size": 128, "epochs": 8, "warmup_epochs": 0.25, "eval_every": 8},
+    **{f"moco_b128_q{q}": {"batch_size": 128, "epochs": 8, "warmup_epochs": 0.25, "eval_every": 8, "method": "moco",
+                           "queue_steps": q} for q in (1, 8)},   # 256 or 2,048 queued keys (2B = 256 per step)
+    "simclr_b1024": {"batch_size": 1024, "epochs": _Q_STEPS, "warmup_epochs": 4.0, "eval_every": _Q_STEPS},  # 1 step/epoch
+}
+KINDS: dict[str, dict] = {**NEGATIVE_FREE, **MOCO, **QUEUE_OR_BATCH}  # kind -> the TrainConfig fields that make it (on top of the preset)
 STD_IMAGES = 1000  # test digits the collapse diagnostics are measured on
 METRICS = ("knn_acc", "embedding_std", "embedding_std_h", "embedding_std_batch", "effective_rank", "effective_rank_h")
 

@@ -4,10 +4,12 @@ Records, as JSON (``clhelpers.records``: the one schema, saved after every finis
 representation classifies the held-out digits when only 1, 10, 100 or all labels per class are known. This is
 the evidence behind notebook 06's central figure; the notebook draws the recorded curves beside its live run.
 
-Setting: the ``--preset`` (default ``cpu``, the notebook's CPU run: read from ``clhelpers.config.preset`` at run
-time) on one fixed split (``--data``, default ``offline``: the 4,000 / 1,000 digit MNIST subset the notebooks use
-under nbval), in **float32** (``amp`` and ``cpu_amp`` off) so that the numbers match the CPU path. The split is
-loaded once (the preset's ``train_size`` subset drawn with ``--data-seed``) and every run trains on it
+Setting: the ``--preset`` (default ``cpu``, the notebook's CPU run: all 60,000 training digits, read from
+``clhelpers.config.preset`` at run time) on one fixed split (``--data``, default ``auto``: the official MNIST files,
+scored on the official 10,000 test digits; ``offline`` is the 5,000-digit subset), in **float32** (``amp`` and
+``cpu_amp`` off) so that the numbers match the CPU path, or with ``--precision preset`` in the preset's own precision
+(bf16 autocast on a CPU with native bf16, as ``python -m clhelpers train`` runs the ``cpu`` preset there). The split
+is loaded once (the preset's ``train_size`` subset, if any, drawn with ``--data-seed``) and every run trains on it
 (``train(config, data=...)``); the test digits are never trained on.
 
 Kinds (the keys of the record's ``summary``), each measured by ``clhelpers.evaluate.label_scores`` with the linear
@@ -36,8 +38,9 @@ Why not ``benchmarks/_driver.py``'s seed loop: the supervised runs are seeded by
 and the independent trainings run in parallel processes (``--workers``); the record is written after every
 finished job instead of after every seed. Everything measured comes from ``clhelpers.evaluate``.
 
-    python benchmarks/label_efficiency.py --out benchmarks/label-efficiency-gpu.json --device cuda --workers 8
-    python benchmarks/label_efficiency.py --epochs 1 --seeds 0 --draws 2 --per-class 1 10 --out /tmp/le.json  # smoke
+    python benchmarks/label_efficiency.py --seeds 0 1 2 3 4 --precision preset --out benchmarks/label-efficiency-cpu-2core.json
+    python benchmarks/label_efficiency.py --out benchmarks/label-efficiency-gpu.json --device cuda --workers 8 --data offline
+    python benchmarks/label_efficiency.py --data offline --epochs 1 --seeds 0 --draws 2 --per-class 1 10 --out /tmp/le.json  # smoke
 """
 from __future__ import annotations
 
@@ -156,7 +159,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """This script's flags (its own: the label draws, the data seed and the workers are not the driver's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="training settings (default cpu)")
-    parser.add_argument("--data", default="offline", choices=["auto", "offline", "torchvision"], help="data source (default offline)")
+    parser.add_argument("--data", default="auto", choices=["auto", "offline", "torchvision"],
+                        help="data source (default auto: the verified official files; offline: the 5,000-digit subset)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs (smoke tests)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
@@ -165,6 +169,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label-seed", type=int, default=0, help="seed of the label draws (default 0)")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the preset's training subset (default 0)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument("--precision", default="float32", choices=["float32", "preset"],
+                        help="float32 (default: amp and cpu_amp off) or the preset's own (bf16 autocast on a GPU or on a "
+                             "CPU with native bf16, e.g. the cpu preset on an AVX512-BF16 machine)")
     parser.add_argument("--out", required=True, help="JSON record, rewritten after every finished job")
     return parser.parse_args(argv)
 
@@ -179,9 +186,12 @@ def jobs_for(args: argparse.Namespace) -> list[dict]:
 
 
 def setting(args: argparse.Namespace) -> tuple[TrainConfig, tuple, dict]:
-    """The config (float32, the preset's subset drawn with ``--data-seed``), the split (CPU) and the options."""
-    cfg = replace(preset(args.preset), source=args.data, device=pick_device(args.device).type, amp=False, cpu_amp=False,
-                  out_dir=None, seed=args.data_seed, **({"epochs": args.epochs} if args.epochs else {}))
+    """The config (float32 unless ``--precision preset``; the preset's subset drawn with ``--data-seed``), the split
+    (CPU) and the options."""
+    base = preset(args.preset)
+    precision = {"amp": False, "cpu_amp": False} if args.precision == "float32" else {}
+    cfg = replace(base, source=args.data, device=pick_device(args.device).type, out_dir=None, seed=args.data_seed,
+                  **precision, **({"epochs": args.epochs} if args.epochs else {}))
     split = tuple(t.cpu() for t in load_split(cfg, torch.device("cpu")))
     options = {"per_class": args.per_class, "draws": args.draws, "label_seed": args.label_seed,
                "steps": cfg.epochs * (len(split[0]) // cfg.batch_size),
@@ -197,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     command = None if argv is None else command_as_typed(["python", "benchmarks/label_efficiency.py", *argv])
     extra = dict(per_class=args.per_class + ["all"], draws=args.draws, label_seed=args.label_seed,
                  all_per_class=len(split[0]) / len(torch.unique(split[1])), train_images=len(split[0]),
-                 test_images=len(split[2]), supervised_steps=options["steps"], float32=True, kinds=list(KINDS))
+                 test_images=len(split[2]), supervised_steps=options["steps"], kinds=list(KINDS),
+                 float32=not ((cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")))
     runs = baseline_runs(cfg, split, args.seeds, options, device)
     jobs, t0 = jobs_for(args), time.perf_counter()
 

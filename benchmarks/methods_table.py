@@ -3,11 +3,12 @@
 Arms (``KINDS``): NT-Xent (SimCLR), the pairwise contrastive loss, the triplet loss (semi-hard in-batch
 negative), MoCo (momentum encoder, a queue of 4B keys: since both views' keys are enqueued, 2B per step, the
 keys of the last 2 steps) and SupCon (given the labels), each trained once
-per seed with ``clhelpers.sweeps.run_one`` on the preset (default ``cpu-sweep``); measured: kNN accuracy (and
+per seed with ``clhelpers.sweeps.run_one`` on the preset (default ``cpu-sweep``: a declared 4,000-digit subset of
+the official training set, drawn by the seed); measured: kNN accuracy on the official 10,000 test digits (and
 everything ``run_one`` reports, without the history). Baselines from the driver (``benchmarks/_driver.py``):
 the untrained encoder and raw pixels, kNN on the same split. Paired differences against NT-Xent::
 
-    CLHELPERS_OFFLINE=1 python benchmarks/methods_table.py --seeds 0 1 2 --out benchmarks/methods-cpu-2core.json
+    CLHELPERS_OFFLINE=1 CLHELPERS_BF16=0 python benchmarks/methods_table.py --seeds 0 1 2 3 4 --quiet --out benchmarks/methods-cpu-2core.json
 """
 from __future__ import annotations
 

@@ -71,3 +71,13 @@ def test_the_redundancy_record_has_what_notebook_08_section_8_reads():
         assert all("verdict" in d for d in rr["paired"][metric].values())
     assert {"barlow_twins", "vicreg", "simclr"} <= set(rr["summary"]["effective_rank_h"]) and rr["reference"] == "simclr"
     assert rr["preset"] == "cpu-sweep" and rr["seeds"] == [0, 1, 2, 3, 4] and rr["finished"]
+
+
+def test_exercise_07_runs_are_the_archived_three_seed_batch_sweep():
+    from clhelpers.exercises import exercise_07_runs
+
+    archived = read("archive/sweep-cpu-2core-3seeds.json")
+    recorded = {(r["batch_size"], r["seed"]): r["knn_acc"] for r in archived["runs"] if r["sweep"] == "batch_size"}
+    given = {(r["batch_size"], r["seed"]): r["knn_acc"] for r in exercise_07_runs()}
+    assert archived["seeds"] == [0, 1, 2] and given.keys() == recorded.keys()
+    assert all(abs(given[k] - recorded[k]) < 5e-4 for k in given)   # the exercise keeps 3 decimals

@@ -66,11 +66,14 @@ def test_a_tiny_run_writes_a_record_the_notebook_can_plot(tmp_path, monkeypatch)
     cfg = replace(preset("cpu"), epochs=1, widths=(4, 8, 8), depth=1, batch_size=128, eval_every=1)
     monkeypatch.setattr(le, "preset", lambda name: cfg)
     out = tmp_path / "le.json"
-    assert le.main(["--seeds", "0", "--draws", "2", "--per-class", "1", "--device", "cpu", "--out", str(out)]) == 0
+    assert le.main(["--data", "offline", "--seeds", "0", "--draws", "2", "--per-class", "1", "--device", "cpu", "--out",
+                    str(out)]) == 0
     record = json.loads(out.read_text())
     assert set(REQUIRED) <= set(record) and record["schema"] == SCHEMA
     assert record["seeds"] == [0, 1]  # SimCLR seed 0; supervised draw d trains with seed d
-    assert record["command"] == f"python benchmarks/label_efficiency.py --seeds 0 --draws 2 --per-class 1 --device cpu --out {out}"
+    assert record["command"] == (f"python benchmarks/label_efficiency.py --data offline --seeds 0 --draws 2 --per-class 1 "
+                                 f"--device cpu --out {out}")
+    assert record["float32"] is True and record["config"]["cpu_amp"] is False   # the default precision
     assert record["finished"] and record["all_per_class"] == 400 and record["per_class"] == [1, "all"]
     assert set(record["summary"]) == set(le.KINDS)
     for kind in le.KINDS:
