@@ -39,7 +39,7 @@ and the independent trainings run in parallel processes (``--workers``); the rec
 finished job instead of after every seed. Everything measured comes from ``clhelpers.evaluate``.
 
     python benchmarks/label_efficiency.py --seeds 0 1 2 3 4 --precision preset --out benchmarks/label-efficiency-cpu-2core.json
-    python benchmarks/label_efficiency.py --out benchmarks/label-efficiency-gpu.json --device cuda --workers 8 --data offline
+    python benchmarks/label_efficiency.py --device cuda --workers 8 --data offline --out benchmarks/archive/label-efficiency-gpu.json  # the earlier record
     python benchmarks/label_efficiency.py --data offline --epochs 1 --seeds 0 --draws 2 --per-class 1 10 --out /tmp/le.json  # smoke
 """
 from __future__ import annotations

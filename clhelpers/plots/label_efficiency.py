@@ -46,7 +46,7 @@ def plot_label_efficiency(curves: Mapping[str, Mapping], recorded: Mapping | Non
     if recorded_curves:
         if not isinstance(recorded, Mapping) or not isinstance(recorded.get("summary"), Mapping):
             raise ValueError("recorded must be a label-efficiency record with a 'summary' (json.load of "
-                             "benchmarks/label-efficiency-gpu.json, plus 'file'), or None with no recorded_curves")
+                             "benchmarks/label-efficiency-cpu-2core.json, plus 'file'), or None with no recorded_curves")
         for kind, label in recorded_curves.items():
             if metric not in recorded["summary"].get(kind, {}):
                 raise ValueError(f"the record has no {metric!r} for {kind!r}; kinds: {sorted(recorded['summary'])}")
