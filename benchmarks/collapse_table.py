@@ -27,7 +27,7 @@ differences over all seeds; the commands as typed are in each record)::
 
     python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr simsiam simsiam_no_predictor byol --quiet --out benchmarks/collapse-cpu-2core.json
     python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr simsiam_no_stopgrad moco_q48_m0 moco_q48_m0.9 moco_q48_m0.99 moco_q48_m0.999 --quiet --out benchmarks/collapse-moco-cpu-2core.json
-    python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr_b128 moco_b128_q1 moco_b128_q8 simclr_b1024 --quiet --out benchmarks/queue-or-batch-cpu-2core.json
+    python benchmarks/collapse_table.py --seeds 0 1 2 3 4 --kinds simclr_b128 moco_b128_q256 moco_b128_q2048 simclr_b1024 --quiet --out benchmarks/queue-or-batch-cpu-2core.json
 
 The previous record (3 seeds, 5 epochs of ``cpu-sweep``, a MoCo queue of only 2 steps, and the queue-vs-batch
 kinds) is kept as ``benchmarks/archive/collapse-cpu-2core-3seeds.json``.
@@ -66,8 +66,8 @@ MOCO: dict[str, dict] = {f"moco_q{QUEUE_STEPS}_m{m:g}": {**_SMALL, "epochs": 2, 
 _Q_STEPS = 120  # queue or batch: every run takes about this many optimizer steps (2,000 digits: 15 per epoch at 128)
 QUEUE_OR_BATCH: dict[str, dict] = {
     "simclr_b128": {"batch_size": 128, "epochs": 8, "warmup_epochs": 0.25, "eval_every": 8},
-    **{f"moco_b128_q{q}": {"batch_size": 128, "epochs": 8, "warmup_epochs": 0.25, "eval_every": 8, "method": "moco",
-                           "queue_steps": q} for q in (1, 8)},   # 256 or 2,048 queued keys (2B = 256 per step)
+    **{f"moco_b128_q{256 * q}": {"batch_size": 128, "epochs": 8, "warmup_epochs": 0.25, "eval_every": 8, "method": "moco",
+                                 "queue_steps": q} for q in (1, 8)},   # 1 or 8 steps: 256 or 2,048 keys (2B = 256 per step)
     "simclr_b1024": {"batch_size": 1024, "epochs": _Q_STEPS, "warmup_epochs": 4.0, "eval_every": _Q_STEPS},  # 1 step/epoch
 }
 KINDS: dict[str, dict] = {**NEGATIVE_FREE, **MOCO, **QUEUE_OR_BATCH}  # kind -> the TrainConfig fields that make it (on top of the preset)

@@ -126,6 +126,11 @@ def test_every_kind_builds_what_its_name_says():
     assert built["moco_q48_m0.99"].momentum == 0.99 and built["moco_q48_m0"].momentum == 0.0
     assert built["moco_q48_m0"].queue.size == ct.QUEUE_STEPS * 2 * ct.KINDS["moco_q48_m0"]["batch_size"]   # 48 steps of 2B keys
     assert type(built["simclr"]) is methods.SimCLR
+    for keys in (256, 2048):   # queue or batch: the name gives the queue in keys, 2B = 256 per step at batch 128
+        assert built[f"moco_b128_q{keys}"].queue.size == keys and built[f"moco_b128_q{keys}"].momentum == 0.99
+    steps = {kind: ct.config_for(kind, base).epochs * (ct.SUBSET // ct.KINDS[kind]["batch_size"]) for kind in ct.QUEUE_OR_BATCH}
+    assert set(steps.values()) == {120}, steps   # the same number of optimizer steps for every arm
+    assert type(built["simclr_b1024"]) is methods.SimCLR and ct.config_for("simclr_b1024", base).batch_size == 1024
     with pytest.raises(ValueError, match="unknown kind"):
         ct.config_for("simsiam_nosg", base)
 
