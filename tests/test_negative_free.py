@@ -156,7 +156,7 @@ def test_collapse_table_merges_parts_recorded_on_disjoint_seeds(tmp_path):
 
     table = _collapse_table()
     assert table.KINDS["simsiam"]["proj_out_bn"] and table.KINDS["simsiam_no_predictor"]["predictor"] is False
-    assert all(k["queue_steps"] == table.QUEUE_STEPS for name, k in table.KINDS.items() if name.startswith("moco"))
+    assert all(k["queue_steps"] == table.QUEUE_STEPS for name, k in table.MOCO.items()) and all(name.startswith("moco_q") for name in table.MOCO)
     stats = {m: 1.0 for m in table.METRICS}
     parts = []
     for seeds in ([0, 1], [2]):
