@@ -58,7 +58,11 @@ def test_the_keys_the_notebooks_read_are_still_there():
     for metric in ("knn_acc", "effective_rank", "effective_rank_h", "embedding_std_batch"):
         assert kinds <= set(collapse["summary"][metric]), metric
     assert collapse["runs"][1]["pixel_knn_acc"] > 0.8
-    old = read("archive/collapse-cpu-2core-3seeds.json")  # notebook 08: stop-gradient, MoCo, queue or batch (3 seeds)
+    queue = read("queue-or-batch-cpu-2core.json")  # notebook 08, section 5: about 120 steps per arm, 5 paired seeds
+    assert {"simclr_b128", "moco_b128_q256", "moco_b128_q2048", "simclr_b1024", "raw_pixels"} <= set(queue["summary"]["knn_acc"])
+    assert queue["seeds"] == [0, 1, 2, 3, 4] and queue["finished"]
+    assert {r["steps"] for r in queue["runs"] if r["kind"] not in ("random_init", "raw_pixels")} == {120}
+    old = read("archive/collapse-cpu-2core-3seeds.json")  # the earlier 3-seed collapse table, kept for the README
     assert {"simsiam_no_stopgrad", "moco_m0", "moco_m0.99", "simclr_b128", "moco_b128_q2048", "simclr_b1024"} <= set(
         old["summary"]["knn_acc"])
     for name in ("sweep-cpu-2core.json", "sweep-cpu-2core-fixed-steps.json"):  # notebook 07, through load_sweeps
