@@ -188,9 +188,8 @@ def jobs_for(args: argparse.Namespace) -> list[dict]:
 def setting(args: argparse.Namespace) -> tuple[TrainConfig, tuple, dict]:
     """The config (float32 unless ``--precision preset``; the preset's subset drawn with ``--data-seed``), the split
     (CPU) and the options."""
-    base = preset(args.preset)
     precision = {"amp": False, "cpu_amp": False} if args.precision == "float32" else {}
-    cfg = replace(base, source=args.data, device=pick_device(args.device).type, out_dir=None, seed=args.data_seed,
+    cfg = replace(preset(args.preset), source=args.data, device=pick_device(args.device).type, out_dir=None, seed=args.data_seed,
                   **precision, **({"epochs": args.epochs} if args.epochs else {}))
     split = tuple(t.cpu() for t in load_split(cfg, torch.device("cpu")))
     options = {"per_class": args.per_class, "draws": args.draws, "label_seed": args.label_seed,
@@ -208,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = dict(per_class=args.per_class + ["all"], draws=args.draws, label_seed=args.label_seed,
                  all_per_class=len(split[0]) / len(torch.unique(split[1])), train_images=len(split[0]),
                  test_images=len(split[2]), supervised_steps=options["steps"], kinds=list(KINDS),
-                 float32=not ((cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")))
+                 float32=not cfg.bf16_autocast(device))
     runs = baseline_runs(cfg, split, args.seeds, options, device)
     jobs, t0 = jobs_for(args), time.perf_counter()
 

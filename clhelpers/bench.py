@@ -180,7 +180,7 @@ def measure(device: str = "auto", source: str = "auto", n_images: int = 12_000, 
     if not amp:
         cfg = replace(cfg, amp=False, cpu_amp=False)
     machine = machine_description(dev)
-    bf16 = (cfg.amp and dev.type == "cuda") or (cfg.cpu_amp and dev.type == "cpu")
+    bf16 = cfg.bf16_autocast(dev)
     print(f"device: {dev.type} ({machine['gpu'] or machine['cpu']}), {machine['cpu_count']} cores, "
           f"native bf16: {machine['cpu_bf16']}, engine in {'bf16 autocast' if bf16 else 'float32'}")
     images, labels = load_mnist("train", source=source)

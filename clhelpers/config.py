@@ -147,6 +147,10 @@ class TrainConfig:
         """MoCo's queue in keys: ``queue_steps * 2 * batch_size`` when ``queue_steps`` is set, else ``queue_size``."""
         return self.queue_size if self.queue_steps is None else self.queue_steps * 2 * self.batch_size
 
+    def bf16_autocast(self, device: torch.device) -> bool:
+        """Whether a run of this config on ``device`` trains under bf16 autocast (``amp`` on CUDA, ``cpu_amp`` on the CPU)."""
+        return (self.amp and device.type == "cuda") or (self.cpu_amp and device.type == "cpu")
+
     def to_dict(self) -> dict:
         """Plain JSON-friendly values (tuples become lists, views a dict)."""
         d = asdict(self)

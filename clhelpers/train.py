@@ -220,7 +220,7 @@ def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tup
     run.restore()
     run.fmt, run.steps = fmt, steps
     run.rank_views = rank_views(cfg, split[2], fmt) if cfg.rank_monitor else None
-    run.amp = (cfg.amp and device.type == "cuda") or (cfg.cpu_amp and device.type == "cpu")
+    run.amp = cfg.bf16_autocast(device)
     run.info = {"train_images": len(split[0]), "test_images": len(split[2]), "steps_per_epoch": steps,
                 "pixel_knn_acc": pixel_baseline(*split, cfg.knn_k), "holdout": cfg.holdout,
                 "data": (describe_data(cfg.dataset, cfg.source).as_record() if data is None

