@@ -133,7 +133,7 @@ def test_the_baselines_are_the_untrained_encoder_and_raw_pixels_scored_like_the_
     assert set(probe) == {"knn_acc", "probe10"} and probe["knn_acc"] == untrained["knn_acc"]
 
 
-@pytest.mark.parametrize("script", ["collapse_table", "methods_table", "augment_ablation", "flawed_vs_fixed"])
+@pytest.mark.parametrize("script", ["collapse_table", "methods_table", "augment_ablation", "flawed_vs_fixed", "preset_search"])
 def test_each_recording_script_is_an_experiment_of_the_driver(script):
     spec = importlib.util.spec_from_file_location(script, BENCHMARKS / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
@@ -161,17 +161,46 @@ def test_cuda_preset_records_its_own_flags_and_the_driver_records_the_whole_comm
 
 
 @pytest.mark.parametrize("script,kind", [("collapse_table", "simsiam_no_stopgrad"), ("methods_table", "triplet"),
-                                         ("augment_ablation", "recipe, batch-wide"), ("flawed_vs_fixed", "flawed")])
+                                         ("augment_ablation", "recipe, batch-wide"), ("flawed_vs_fixed", "flawed"),
+                                         ("preset_search", "batch 128, tau 0.3")])
 def test_one_real_arm_of_each_script_trains_and_reports_its_metrics(script, kind):
     spec = importlib.util.spec_from_file_location(script, BENCHMARKS / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     exp = module.EXPERIMENT
-    cfg = replace(tiny_base(), train_size=256, test_size=200, batch_size=128, epochs=1, seed=1, **{
-        k: v for k, v in exp.fixed.items() if k in ("amp", "cpu_amp")})
+    train_size = 1500 if script == "preset_search" else 256   # its probe takes 100 labels of every class
+    cfg = replace(tiny_base(), train_size=train_size, test_size=200, batch_size=128, epochs=1, seed=1, **{
+        k: v for k, v in exp.fixed.items() if k in ("amp", "cpu_amp", "holdout")})
     split = load_split(cfg, torch.device("cpu"))
     row = exp.arms[kind](cfg, split, False)
     for metric in exp.metrics:
         low, high = {"positive_cosine": (-1.0, 1.0)}.get(metric, (0.0, 8.0 if "rank" in metric else 1.0))  # rank <= d = 8
         assert low <= row[metric] <= high, (metric, row[metric])
     assert "kind" not in row or row["kind"] == kind
+
+
+def test_the_preset_search_chooses_on_the_validation_split_and_changes_only_what_each_candidate_names(monkeypatch):
+    spec = importlib.util.spec_from_file_location("preset_search", BENCHMARKS / "preset_search.py")
+    ps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ps)
+    exp = ps.EXPERIMENT
+    assert exp.fixed["holdout"] == "val" and exp.preset == "cpu" and exp.reference == "recipe" and ps.CANDIDATES["recipe"] == {}
+    assert set(exp.metrics) == {"knn_acc", "probe1", "probe10", "probe100"}   # the numbers issue 17's targets name
+    seen = []
+
+    class Trained(Exception):
+        """Raised by the fake train: the config it was given is all this test needs."""
+
+    def fake_train(cfg, progress, data):
+        seen.append(cfg)
+        raise Trained
+
+    monkeypatch.setattr(ps, "train", fake_train)
+    base = replace(preset("cpu"), holdout="val")
+    for name, changes in ps.CANDIDATES.items():
+        with pytest.raises(Trained):
+            ps.run_candidate(name, base, None, False)
+        differs = {f for f in base.to_dict() if seen[-1].to_dict()[f] != base.to_dict()[f]}
+        assert differs == {k for k, v in changes.items() if getattr(base, k) != v}, name
+    with pytest.raises(ValueError, match="validation split"):
+        ps.run_candidate("recipe", preset("cpu"), None, False)   # scored on the test set: refused
