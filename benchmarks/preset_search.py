@@ -10,8 +10,9 @@ sees the same draws). ``train_s`` is each run's training time on the machine tha
 
 Arms (``CANDIDATES``: the fields each changes; everything else is the preset's): the recipe itself (the reference
 every arm is paired against), lower temperatures (notebook 07's sweep found 0.05-0.2 ahead of 0.5 and 1 on a
-small budget), batch 128 (twice the optimizer steps at the same epochs), both, and a doubled learning rate. Each
-keeps the preset's 4 epochs, so each fits the same time budget within the cost of the smaller batch.
+small budget), batch 128 (twice the optimizer steps at the same epochs, and notebook 07 found smaller batches ahead at
+equal epochs), and both. Each keeps the preset's 4 epochs, so each fits the same time budget within the cost of the
+smaller batch.
 
 A successive-halving search: first every arm on one seed (a screen: one seed separates nothing, it only ranks),
 then the reference and the leaders on 5 paired seeds, where ``records.paired_difference`` decides::
@@ -44,7 +45,6 @@ CANDIDATES: dict[str, dict] = {
     "tau 0.2": {"temperature": 0.2},
     "batch 128": {"batch_size": 128},
     "batch 128, tau 0.3": {"batch_size": 128, "temperature": 0.3},
-    "lr 0.006": {"lr": 0.006},
 }
 PER_CLASS = (1, 10, 100)
 METRICS = ("knn_acc", "probe1", "probe10", "probe100")
