@@ -40,8 +40,13 @@ def test_the_keys_the_notebooks_read_are_still_there():
     ablation = read("augment-ablation-cpu-2core.json")  # notebook 05
     assert {"raw_pixels", "random_init", "recipe"} <= set(ablation["summary"]["probe10"]) <= set(ablation["summary"]["knn_acc"])
     assert ablation["seeds"] == [0, 1, 2, 3, 4] and ablation["finished"] and ablation["config"]["source"] == "auto"
-    label = read("archive/label-efficiency-gpu.json")  # notebook 06 (the earlier 3-seed record on the subset)
-    assert label["summary"]["simclr_h"]["probe"]["1"]["mean"] > 0.6 and label["config"]["preset"] and label["train_images"]
+    label = read("label-efficiency-cpu-2core.json")  # notebook 06: the cpu preset on all 60,000 digits, 5 seeds x 5 draws
+    assert label["summary"]["simclr_h"]["probe"]["1"]["mean"] > 0.6 and label["config"]["preset"] == "cpu" and label["finished"]
+    assert (label["train_images"], label["test_images"]) == (60_000, 10_000) and label["config"]["holdout"] == "test"
+    assert {r["seed"] for r in label["runs"] if r["kind"] in ("simclr", "nohead", "random")} == {0, 1, 2, 3, 4}
+    assert {"simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised"} <= set(label["summary"])
+    supervised = [(str(r["per_class"]), r["seed"]) for r in label["runs"] if r["kind"] == "supervised"]
+    assert sorted(supervised) == sorted((pc, s) for pc in ("1", "10", "100", "all") for s in range(5))  # draw d: seed d
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"]["knn_acc"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
