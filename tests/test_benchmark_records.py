@@ -47,6 +47,9 @@ def test_the_keys_the_notebooks_read_are_still_there():
     assert {"simclr_h", "simclr_z", "nohead_h", "random_h", "pixels", "supervised"} <= set(label["summary"])
     supervised = [(str(r["per_class"]), r["seed"]) for r in label["runs"] if r["kind"] == "supervised"]
     assert sorted(supervised) == sorted((pc, s) for pc in ("1", "10", "100", "all") for s in range(5))  # draw d: seed d
+    search = read("preset-search-cpu-2core.json")  # the README's preset search: chosen on the validation split
+    assert search["config"]["holdout"] == "val" and search["seeds"] == [0, 1, 2, 3, 4] and search["finished"]
+    assert {"recipe", "batch 128"} <= set(search["summary"]["knn_acc"]) and search["reference"] == "recipe"
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"]["knn_acc"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
