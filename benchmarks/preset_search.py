@@ -15,10 +15,11 @@ equal epochs), and both. Each keeps the preset's 4 epochs, so each fits the same
 smaller batch.
 
 A successive-halving search: first every arm on one seed (a screen: one seed separates nothing, it only ranks),
-then the reference and the leaders on 5 paired seeds, where ``records.paired_difference`` decides::
+then the reference and the leader (the best validation kNN of the screen, a rule fixed before it ran) on 5 paired
+seeds, where ``records.paired_difference`` decides. The commands of the records::
 
     python benchmarks/preset_search.py --preset cpu --seeds 0 --quiet --out benchmarks/preset-search-screen-cpu-2core.json
-    python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe "tau 0.3" --quiet --out benchmarks/preset-search-cpu-2core.json
+    python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe "batch 128" --quiet --out benchmarks/preset-search-cpu-2core.json
 
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
