@@ -13,7 +13,8 @@ Scores (the maths lives in ``clhelpers.metrics``: tensors in, numbers out):
 * ``label_scores(f_train, y_train, f_test, y_test, per_class, draws, seed, k)``: linear probe and kNN with only a
   few labels per class, on the label draws of ``metrics.label_draws`` (the one way labels are drawn; the same
   seed gives every arm and every training seed the same digits: paired), and with all labels.
-* ``split_scores(encoder, split, k)``: kNN and a 10-labels-per-class probe of an encoder on an in-memory split.
+* ``split_scores(encoder, split, k, per_class)``: kNN and few-label probes (10 labels per class, or several counts) of an
+  encoder on an in-memory split.
 * ``evaluate_encoder(encoder, ...)``: kNN, probe and few-label probes of an encoder beside raw pixels (the CLI).
 
 Baselines: ``untrained_encoder(cfg)`` (exactly where ``train(cfg)`` starts) and raw pixels (``pixel_baseline``,
@@ -126,16 +127,21 @@ def label_scores(f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Ten
     return out
 
 
-def split_scores(encoder: nn.Module, split: tuple[torch.Tensor, ...], k: int = 20, per_class: int = 10,
-                 draws: int = 5, seed: int = 0) -> dict:
-    """``{"knn_acc", "probe<per_class>"}`` of ``encoder``'s features h on ``split = (x_train, y_train, x_test,
-    y_test)``: kNN accuracy and the few-label probe's mean over ``draws`` label draws (seeded by ``seed``)."""
+def split_scores(encoder: nn.Module, split: tuple[torch.Tensor, ...], k: int = 20,
+                 per_class: int | Sequence[int] = 10, draws: int = 5, seed: int = 0) -> dict:
+    """``{"knn_acc", "probe<n>" for each n in per_class}`` of ``encoder``'s features h on ``split = (x_train,
+    y_train, x_test, y_test)``: kNN accuracy over the whole training bank and, for each ``n`` (one count or several),
+    the few-label probe's mean over ``draws`` label draws of ``n`` labels per class (seeded by ``seed``)."""
     if len(split) != 4:
         raise ValueError(f"split must be (x_train, y_train, x_test, y_test), got {len(split)} items; use train.load_split(cfg, device)")
+    counts = (per_class,) if isinstance(per_class, int) else tuple(per_class)
+    if not counts or any(not isinstance(n, int) or n < 1 for n in counts):
+        raise ValueError(f"per_class must be a label count >= 1 or a sequence of them, got {per_class!r}; e.g. 10 or (1, 10, 100)")
     x_train, y_train, x_test, y_test = split
     f_train, f_test, y_train, y_test = embed(encoder, x_train), embed(encoder, x_test), y_train.cpu(), y_test.cpu()
-    probe = few_label_probe(f_train, y_train, f_test, y_test, per_class=per_class, draws=draws, seed=seed)
-    return {"knn_acc": knn_accuracy(f_train, y_train, f_test, y_test, k=k), f"probe{per_class}": probe["mean"]}
+    probes = {f"probe{n}": few_label_probe(f_train, y_train, f_test, y_test, per_class=n, draws=draws, seed=seed)["mean"]
+              for n in counts}
+    return {"knn_acc": knn_accuracy(f_train, y_train, f_test, y_test, k=k), **probes}
 
 
 def evaluate_encoder(encoder: nn.Module, dataset: str = "mnist", source: str = "auto", k: int = 20,

@@ -38,6 +38,7 @@ def test_tiny_bench_run_writes_its_record(tmp_path, capsys):
 
 
 def test_too_few_images_is_a_usage_error_with_the_fix(capsys):
+    two_batches = 2 * preset("cpu").batch_size   # the engine times whole batches: at least two of them
     with pytest.raises(SystemExit) as err:
-        main(["bench", "--device", "cpu", "--source", "offline", "--n-images", "300", "--out", "unused.json"])
-    assert err.value.code == 2 and "use --n-images 512 or more" in capsys.readouterr().err
+        main(["bench", "--device", "cpu", "--source", "offline", "--n-images", str(two_batches - 1), "--out", "unused.json"])
+    assert err.value.code == 2 and f"use --n-images {two_batches} or more" in capsys.readouterr().err

@@ -83,8 +83,14 @@ def test_split_scores_match_the_metrics_on_the_same_features():
     assert scores["knn_acc"] == knn_accuracy(flat[0], split[1], flat[1], split[3], k=5)
     assert scores["probe3"] == few_label_probe(flat[0], split[1], flat[1], split[3], per_class=3, draws=2, seed=1)["mean"]
     assert scores["knn_acc"] > 0.5                                                # the classes differ in where the band is
+    several = split_scores(torch.nn.Flatten(), split, k=5, per_class=(1, 3), draws=2, seed=1)
+    assert set(several) == {"knn_acc", "probe1", "probe3"}                        # one key per count, same draws
+    assert several["probe3"] == scores["probe3"] and several["knn_acc"] == scores["knn_acc"]
+    assert several["probe1"] == few_label_probe(flat[0], split[1], flat[1], split[3], per_class=1, draws=2, seed=1)["mean"]
     with pytest.raises(ValueError, match="load_split"):
         split_scores(torch.nn.Flatten(), split[:3])
+    with pytest.raises(ValueError, match="e.g. 10"):
+        split_scores(torch.nn.Flatten(), split, per_class=(0, 3))
 
 
 # --------------------------------------------------------------------------- the unified evaluation
