@@ -24,7 +24,7 @@ kNN (``knn``: cosine, weighted vote, k = min(knn_k, per_class), so 1-NN for one 
 * ``supervised``: the same encoder + a linear classifier trained from scratch with cross-entropy (method
   ``supervised``) on **only the labelled digits** of a draw, with the preset's views, learning rate, weight
   decay and schedule. Budget: the **same number of optimizer steps** as a SimCLR run (preset epochs x steps
-  per epoch: 60 x 15 = 900 for ``cpu``). With n labelled digits the batch is ``min(batch_size, max(10, n // 4))``
+  per epoch: 4 x 468 = 1,872 for ``cpu``, batch 128 on 60,000 digits). With n labelled digits the batch is ``min(batch_size, max(10, n // 4))``
   (10 for one label per class, 25 for ten: small batches, each image seen many times) and the epochs are
   ``steps / (n // batch)``; the warm-up keeps its length in steps. ``probe`` is the accuracy of its own
   classifier on the test digits; ``knn`` uses its features h with the labelled digits as neighbours.
