@@ -20,8 +20,9 @@ the screen and won every score on 5 seeds, so the preset now runs batch 128. Its
 Round 2 (``CANDIDATES``: the fields each changes; everything else is today's preset, batch 128): more of the steps that
 won round 1 (5 and 6 epochs; batch 64 at 4 epochs), a higher peak learning rate, and a temperature above the recipe's
 (round 1 found every lower one behind). A candidate counts only if its training fits issue 17's budget, 300 s on the
-AVX2-only kind in float32 on all 60,000 digits (round 1 measured 37 s per 50,000-digit epoch at batch 128 there, so
-6 epochs of 60,000 come to about 270 s). Its screen::
+AVX2-only kind in float32 on all 60,000 digits: under the AVX2 approximation the preset's 4 epochs took 204 s of
+training (51 s per epoch, ``python -m clhelpers train``, 2026-12-05), so 5 epochs (about 255 s) fit and 6 (about
+306 s) do not; 6 runs anyway, to show what the budget leaves out. Its screen::
 
     python benchmarks/preset_search.py --preset cpu --seeds 0 --quiet --out benchmarks/preset-search-round2-screen-cpu-2core.json
 

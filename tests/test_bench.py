@@ -37,8 +37,9 @@ def test_tiny_bench_run_writes_its_record(tmp_path, capsys):
     assert "| training, images/s" in capsys.readouterr().out and "float32" in markdown_table(r)
 
 
-def test_too_few_images_is_a_usage_error_with_the_fix(capsys):
+def test_too_few_images_is_a_usage_error_with_the_fix(capsys, tmp_path):
     two_batches = 2 * preset("cpu").batch_size   # the engine times whole batches: at least two of them
     with pytest.raises(SystemExit) as err:
-        main(["bench", "--device", "cpu", "--source", "offline", "--n-images", str(two_batches - 1), "--out", "unused.json"])
+        main(["bench", "--device", "cpu", "--source", "offline", "--n-images", str(two_batches - 1), "--out", str(tmp_path / "unused.json")])
     assert err.value.code == 2 and f"use --n-images {two_batches} or more" in capsys.readouterr().err
+    assert not (tmp_path / "unused.json").exists()   # refused before anything was measured or written
