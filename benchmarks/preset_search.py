@@ -22,9 +22,11 @@ won round 1 (5 and 6 epochs; batch 64 at 4 epochs), a higher peak learning rate,
 (round 1 found every lower one behind). A candidate counts only if its training fits issue 17's budget, 300 s on the
 AVX2-only kind in float32 on all 60,000 digits: under the AVX2 approximation the preset's 4 epochs took 204 s of
 training (51 s per epoch, ``python -m clhelpers train``, 2026-12-05), so 5 epochs (about 255 s) fit and 6 (about
-306 s) do not; 6 runs anyway, to show what the budget leaves out. Its screen::
+306 s) do not; 6 runs anyway, to show what the budget leaves out, but cannot lead. The screen, then the leader (the
+best validation kNN among the candidates within the budget) against the recipe::
 
     python benchmarks/preset_search.py --preset cpu --seeds 0 --quiet --out benchmarks/preset-search-round2-screen-cpu-2core.json
+    python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe LEADER --quiet --out benchmarks/preset-search-round2-cpu-2core.json
 
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """

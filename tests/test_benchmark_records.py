@@ -50,6 +50,12 @@ def test_the_keys_the_notebooks_read_are_still_there():
     search = read("preset-search-cpu-2core.json")  # the README's preset search: chosen on the validation split
     assert search["config"]["holdout"] == "val" and search["seeds"] == [0, 1, 2, 3, 4] and search["finished"]
     assert {"recipe", "batch 128"} <= set(search["summary"]["knn_acc"]) and search["reference"] == "recipe"
+    screen = read("preset-search-round2-screen-cpu-2core.json")  # round 2, at the preset's batch 128: every candidate
+    assert screen["config"]["holdout"] == "val" and screen["config"]["batch_size"] == 128 and screen["seeds"] == [0]
+    assert {"recipe", "5 epochs", "6 epochs", "batch 64", "lr 0.006", "tau 1.0"} <= set(screen["summary"]["knn_acc"])
+    round2 = read("preset-search-round2-cpu-2core.json")  # the screen's leader within the budget vs the recipe, 5 seeds
+    assert round2["config"]["holdout"] == "val" and round2["seeds"] == [0, 1, 2, 3, 4] and round2["finished"]
+    assert {"recipe", "tau 1.0"} <= set(round2["summary"]["knn_acc"]) and round2["config"]["batch_size"] == 128
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"]["knn_acc"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
