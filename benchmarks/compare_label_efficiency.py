@@ -18,7 +18,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
 from clhelpers.records import PairedDifference, load_record, paired_difference  # noqa: E402
 
-DESIGN = ("label_seed", "draws", "per_class", "train_images", "test_images")
+DESIGN = ("seeds", "label_seed", "draws", "per_class", "train_images", "test_images")
 
 
 def per_seed(record: dict, kind: str, metric: str, per_class: str) -> dict[int, float]:
@@ -31,8 +31,8 @@ def compare(new: dict, old: dict, kind: str = "simclr_h") -> dict[tuple[str, str
     """``{(metric, per_class): new - old}`` paired by training seed; a ``ValueError`` saying what differs when the two
     records do not share the design (seeds, label draws, split sizes) or do not both hold ``kind``."""
     differs = [key for key in DESIGN if new.get(key) != old.get(key)]
-    if differs or new["seeds"] != old["seeds"]:
-        raise ValueError(f"the records differ in {differs or ['seeds']}: a paired comparison needs the same seeds, label "
+    if differs:
+        raise ValueError(f"the records differ in {differs}: a paired comparison needs the same seeds, label "
                          "draws and split; record the new arm with the old record's --seeds, --draws and --label-seed")
     if kind not in new.get("summary", {}) or kind not in old.get("summary", {}):
         raise ValueError(f"kind {kind!r} is not in both records; use one of {sorted(set(new['summary']) & set(old['summary']))}")
