@@ -16,15 +16,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
-from clhelpers.records import PairedDifference, load_record, paired_difference  # noqa: E402
+from clhelpers.records import PairedDifference, load_record, paired_difference, seed_means  # noqa: E402
 
 DESIGN = ("seeds", "label_seed", "draws", "per_class", "train_images", "test_images")
-
-
-def per_seed(record: dict, kind: str, metric: str, per_class: str) -> dict[int, float]:
-    """``{seed: mean over the label draws}`` of ``kind``'s ``metric`` at ``per_class`` in ``record``."""
-    return {run["seed"]: sum(values) / len(values) for run in record["runs"]
-            if (values := run.get("results", {}).get(kind, {}).get(metric, {}).get(per_class)) and run.get("seed") is not None}
 
 
 def compare(new: dict, old: dict, kind: str = "simclr_h") -> dict[tuple[str, str], PairedDifference]:
@@ -39,8 +33,8 @@ def compare(new: dict, old: dict, kind: str = "simclr_h") -> dict[tuple[str, str
     out = {}
     for metric, by_count in new["summary"][kind].items():
         for pc in by_count:
-            a, b = per_seed(new, kind, metric, pc), per_seed(old, kind, metric, pc)
-            seeds = sorted(set(a) & set(b))
+            a, b = seed_means(new, kind, metric, pc), seed_means(old, kind, metric, pc)
+            seeds = sorted(set(a) & set(b) - {None})
             out[metric, pc] = paired_difference([a[s] for s in seeds], [b[s] for s in seeds])
     return out
 

@@ -10,6 +10,8 @@ as airbench's records do::
 
 * ``new_record`` / ``save_record`` (atomic) / ``load_record`` (reads records written before this schema too:
   ``date`` becomes ``created``, missing keys are ``None``) and ``command_as_typed``.
+* ``seed_means(record, kind, metric, key)``: one number per training seed (the mean over its label draws), the
+  values a paired comparison of two kinds, or of two records, takes.
 * ``summarize(values)``: mean, sd (sample sd; 0.0 for one value) and n: the one mean ± sd of the project.
 * ``paired_difference(a, b)``: the mean of per-seed differences with its 95% t-interval, and ``verdict``,
   the sentence a notebook may print: "A beats B by ..." only when the interval excludes 0, else
@@ -114,6 +116,21 @@ def load_record(path: str | os.PathLike) -> dict:
         record.setdefault(key, [] if key in ("runs", "seeds") else None)
     record["schema"] = record["schema"] or f"{SCHEMA} (upgraded on load)"
     return record
+
+
+def seed_means(record: dict, kind: str, metric: str, key: str) -> dict[int | None, float]:
+    """``{seed: mean of the values}`` of every run of ``record`` whose ``results[kind][metric][key]`` is a list of
+    scores (one per label draw): the one number per training seed that a paired comparison takes. A run without a
+    seed (raw pixels: nothing is trained) is keyed ``None``; a ``ValueError`` names what is missing when no run has it."""
+    out: dict[int | None, float] = {}
+    for run in record.get("runs", []):
+        values = run.get("results", {}).get(kind, {}).get(metric, {}).get(key)
+        if values:
+            out[run.get("seed")] = statistics.fmean(float(v) for v in values)
+    if not out:
+        raise ValueError(f"no run of the record holds results[{kind!r}][{metric!r}][{key!r}]; kinds it holds: "
+                         f"{sorted({k for r in record.get('runs', []) for k in r.get('results', {})})}")
+    return out
 
 
 # ----------------------------------------------------------------------------- statistics

@@ -162,7 +162,7 @@ def test_cuda_preset_records_its_own_flags_and_the_driver_records_the_whole_comm
 
 @pytest.mark.parametrize("script,kind,train_size", [  # preset_search's probe takes 100 labels of every class
     ("collapse_table", "simsiam_no_stopgrad", 256), ("methods_table", "triplet", 256),
-    ("augment_ablation", "recipe, batch-wide", 256), ("flawed_vs_fixed", "flawed", 256), ("preset_search", "tau 1.0", 1500)])
+    ("augment_ablation", "recipe, batch-wide", 256), ("flawed_vs_fixed", "flawed", 256), ("preset_search", "lr 0.006", 1500)])
 def test_one_real_arm_of_each_script_trains_and_reports_its_metrics(script, kind, train_size):
     spec = importlib.util.spec_from_file_location(script, BENCHMARKS / f"{script}.py")
     module = importlib.util.module_from_spec(spec)

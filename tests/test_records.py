@@ -1,12 +1,14 @@
 """The one record format and the paired interval every claim uses."""
 import json
+import math
 import statistics
 
 import pytest
 
 from clhelpers import records
 from clhelpers.records import (
-    PairedDifference, code_hash, command_as_typed, load_record, new_record, paired_difference, save_record, summarize,
+    PairedDifference, code_hash, command_as_typed, load_record, new_record, paired_difference, save_record, seed_means,
+    summarize,
 )
 
 
@@ -91,3 +93,15 @@ def test_paired_difference_refuses_unpaired_or_too_few():
         paired_difference([1, 2, 3], [1, 2])
     with pytest.raises(ValueError, match="at least 2 seeds"):
         paired_difference([1], [2])
+
+
+def test_seed_means_averages_the_draws_of_each_seed_and_keys_a_seedless_run_none():
+    record = {"runs": [{"seed": 0, "results": {"h": {"probe": {"1": [0.5, 0.7]}}}},
+                       {"seed": 1, "results": {"h": {"probe": {"1": [0.9, 0.8, 0.7]}}}},
+                       {"seed": None, "results": {"pixels": {"probe": {"1": [0.2, 0.4]}}}},
+                       {"seed": 2, "kind": "supervised", "accuracy": 0.5}]}
+    means = seed_means(record, "h", "probe", "1")
+    assert means.keys() == {0, 1} and math.isclose(means[0], 0.6) and math.isclose(means[1], 0.8)
+    assert seed_means(record, "pixels", "probe", "1") == pytest.approx({None: 0.3})
+    with pytest.raises(ValueError, match=r"kinds it holds: \['h', 'pixels'\]"):
+        seed_means(record, "h", "knn", "1")
