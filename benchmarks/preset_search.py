@@ -37,6 +37,12 @@ recipe (temperature 1.0), on the same 5 seeds (the recipe arm re-runs those of r
 
     python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe "5 epochs" --quiet --out benchmarks/preset-search-round3-cpu-2core.json
 
+The rule, written down while it ran (after its first seed, before any paired interval): the preset takes 5 epochs
+if they beat the recipe on validation kNN (the interval above 0) and lose none of the three probes (no interval
+below 0). Result (record ``preset-search-round3-cpu-2core.json``; its recipe arm reproduces round 2's ``tau 1.0`` arm
+exactly): kNN not resolved (+0.001, 95% CI [-0.000, +0.001]), the 1-label probe not resolved, 10 and 100 labels ahead
+by 0.002 and 0.001; so the preset stays at 4 epochs.
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations
