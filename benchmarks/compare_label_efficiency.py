@@ -5,8 +5,9 @@ label count, the per-seed means over the label draws of ``NEW`` minus those of `
 ``records.paired_difference`` states them. Both records must share the training seeds and the label draws
 (``label_seed``, ``draws``, ``per_class``): then seed s of one and seed s of the other start from the same weights
 and are scored on the same labelled digits, and only what differs between the two configs (printed first) is
-compared. Used for the switch of the ``cpu`` preset to batch 128: the new record against the batch-256 one
-(``git show 8347763:benchmarks/label-efficiency-cpu-2core.json > old.json``).
+compared. Used for the switches of the ``cpu`` preset: batch 128 against the batch-256 record
+(``git show 8347763:benchmarks/label-efficiency-cpu-2core.json > old.json``), then temperature 1.0 against the 0.7
+record (``git show 3bcb9a8:...``).
 """
 from __future__ import annotations
 
