@@ -43,6 +43,16 @@ below 0). Result (record ``preset-search-round3-cpu-2core.json``; its recipe arm
 exactly): kNN not resolved (+0.001, 95% CI [-0.000, +0.001]), the 1-label probe not resolved, 10 and 100 labels ahead
 by 0.002 and 0.001; so the preset stays at 4 epochs.
 
+Round 4: a cheaper encoder, more epochs in the same time. One conv per stage (``depth 1``) costs 0.54 of the recipe's
+step under the AVX2 approximation in float32 (47.8 vs 89.1 ms for a batch of 128 pairs, forward, backward and AdamW,
+2026-12-05), so 7 epochs take about the recipe's 204 s and 10 about 275 s; widths 24 / 48 / 96 at depth 1 cost
+about what the recipe does (85 ms) at its 4 epochs. The screen runs these three on seed 0 (the recipe's seed-0 scores
+are those of round 3's recipe arm, which re-runs exactly), then the leader (best validation kNN) against the recipe on
+5 paired seeds, with round 3's rule (switch if kNN is ahead and no probe behind)::
+
+    python benchmarks/preset_search.py --preset cpu --seeds 0 --kinds "depth 1, 7 epochs" "depth 1, 10 epochs" "24-48-96 depth 1" --quiet --out benchmarks/preset-search-round4-screen-cpu-2core.json
+    python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe LEADER --quiet --out benchmarks/preset-search-round4-cpu-2core.json
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations
@@ -67,6 +77,9 @@ CANDIDATES: dict[str, dict] = {
     "6 epochs": {"epochs": 6},
     "batch 64": {"batch_size": 64},
     "lr 0.006": {"lr": 6e-3},
+    "depth 1, 7 epochs": {"depth": 1, "epochs": 7},
+    "depth 1, 10 epochs": {"depth": 1, "epochs": 10},
+    "24-48-96 depth 1": {"widths": (24, 48, 96), "depth": 1},
 }
 PER_CLASS = (1, 10, 100)
 METRICS = ("knn_acc", "probe1", "probe10", "probe100")
