@@ -9,7 +9,10 @@ Three measurements, both on this machine in one run, printed as absolute numbers
    preset's model and batch size; the second epoch's rate, so start-up is excluded) vs the usual
    tutorial loop: ``DataLoader`` + per-image torchvision views + the same model, AdamW and
    ``nt_xent``, same batch size (timed after one warm-up batch).
-3. Where the compute goes: the training step's achieved GFLOP/s (FLOPs counted by
+3. The ceiling: images/s of the training step alone (``bench_model_step``: views made once, no augmentation, no
+   data loading). No pipeline around this model trains faster on this machine, so ``step alone / tutorial`` is the
+   most any engine could gain over the tutorial loop here.
+4. Where the compute goes: the training step's achieved GFLOP/s (FLOPs counted by
    ``torch.utils.flop_counter``, times the engine's steps per second) next to the machine's measured
    float32 matrix-multiply GFLOP/s, the ceiling such a step could reach.
 
@@ -119,6 +122,39 @@ def bench_engine_training(cfg, data: tuple) -> float:
     return result.history[-1]["images_per_s"]
 
 
+def bench_model_step(cfg, device: torch.device, steps: int = 10) -> float:
+    """Images per second of the training step alone: ``cfg``'s method (the engine's memory format and precision)
+    takes ``steps`` forward / backward / AdamW steps on one batch of views made once (after two warm-up steps).
+    Nothing is augmented or loaded, so this is the ceiling of any training pipeline for this model and batch."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    torch.manual_seed(cfg.seed)
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    method = make_method(cfg).to(device=device, memory_format=fmt)
+    opt = torch.optim.AdamW(method.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(cfg.seed)
+    images = (torch.rand(cfg.batch_size, 28, 28, generator=gen, device=device) * 255).to(torch.uint8)
+    v1, v2 = (v.contiguous(memory_format=fmt) for v in make_views(images, cfg.views, gen))
+    labels = torch.arange(cfg.batch_size, device=device) % 10
+    method.train()
+
+    def step() -> None:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16_autocast(device)):
+            loss = method(v1, v2, labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    _sync(device)
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return steps * cfg.batch_size / (time.perf_counter() - t)
+
+
 def matmul_gflops(device: torch.device, dtype: torch.dtype = torch.float32, seconds: float = 1.0) -> float:
     """The machine's measured matrix-multiply speed: GFLOP/s of square products (n = 1024 on a CPU,
     8192 on a GPU), repeated for about ``seconds`` after a warm-up. The ceiling a training step can reach."""
@@ -160,6 +196,9 @@ def markdown_table(r: dict) -> str:
         f"measured for a {r.get('matmul_precision', 'float32')} matrix product | "
         f"{r['step_gflops_per_s'] / r['matmul_gflops_per_s']:.0%} |",
     ]
+    if "step_alone_images_per_s" in r:  # records made before 2026-12-05 lack it
+        rows.insert(4, f"| training step alone (views made once), images/s | {r['step_alone_images_per_s']:,.0f} | | "
+                       f"ceiling {r['speedup_ceiling']:.1f}x |")
     return "\n".join(rows) + f"\n\n{where}, torch {m['torch']}, {r.get('created') or r.get('date')}."
 
 
@@ -187,17 +226,19 @@ def measure(device: str = "auto", source: str = "auto", n_images: int = 12_000, 
     if len(images) < n_images:
         print(f"the training split has {len(images):,} digits: tiled to {n_images:,} for the timings")
     pool = tile(images, n_images)
-    print("timing make_views, the torchvision pipeline, the engine, the tutorial loop, matmul ...", flush=True)
+    print("timing make_views, the torchvision pipeline, the engine, the tutorial loop, the step alone, matmul ...", flush=True)
     mv = bench_make_views(pool.to(dev), cfg.batch_size, cfg.views, dev)
     tv = bench_torchvision_views(pool, cfg.batch_size, cfg.views, workers, dev)
     engine = bench_engine_training(cfg, (pool, tile(labels, n_images), *load_mnist("test", source=source)))
     tutorial = bench_tutorial_training(pool, cfg, workers, tutorial_steps, dev)
+    step_alone = bench_model_step(cfg, dev)
     gflop, peak = step_gflop(cfg, dev), matmul_gflops(dev, torch.bfloat16 if bf16 else torch.float32)
     results = {
         "preset": cfg.preset, "precision": "bf16 autocast" if bf16 else "float32", "batch_size": cfg.batch_size,
         "workers": workers, "augment_images": n_images, "training_set": len(images), "tiled": len(images) < n_images,
         "make_views_views_per_s": mv, "torchvision_views_per_s": tv, "augment_speedup": mv / tv,
         "engine_images_per_s": engine, "tutorial_images_per_s": tutorial, "train_speedup": engine / tutorial,
+        "step_alone_images_per_s": step_alone, "speedup_ceiling": step_alone / tutorial,
         "step_gflop": gflop, "step_gflops_per_s": gflop * engine / cfg.batch_size, "matmul_gflops_per_s": peak,
         "matmul_precision": "bfloat16" if bf16 else "float32",
         "views": cfg.views.as_dict(), "model": {"widths": list(cfg.widths), "depth": cfg.depth},

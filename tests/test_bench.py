@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from clhelpers.cli import main
-from clhelpers.bench import markdown_table, step_gflop, tile
+from clhelpers.bench import bench_model_step, markdown_table, step_gflop, tile
 from clhelpers.config import preset
 
 
@@ -30,11 +30,22 @@ def test_tiny_bench_run_writes_its_record(tmp_path, capsys):
     assert r["schema"] == "clhelpers-record-v1" and r["config"]["preset"] == "cpu" and r["matmul_precision"] == "float32"
     assert r["precision"] == "float32" and r["machine"]["device"] == "cpu" and not r["tiled"]
     for key in ("make_views_views_per_s", "torchvision_views_per_s", "engine_images_per_s", "tutorial_images_per_s",
-                "step_gflops_per_s", "matmul_gflops_per_s"):
+                "step_gflops_per_s", "matmul_gflops_per_s", "step_alone_images_per_s"):
         assert r[key] > 0, key
     assert r["augment_speedup"] == pytest.approx(r["make_views_views_per_s"] / r["torchvision_views_per_s"])
     assert r["step_gflops_per_s"] == pytest.approx(r["step_gflop"] * r["engine_images_per_s"] / r["batch_size"])
+    assert r["speedup_ceiling"] == pytest.approx(r["step_alone_images_per_s"] / r["tutorial_images_per_s"])
     assert "| training, images/s" in capsys.readouterr().out and "float32" in markdown_table(r)
+    assert f"ceiling {r['speedup_ceiling']:.1f}x" in markdown_table(r)
+    older = {k: v for k, v in r.items() if k not in ("step_alone_images_per_s", "speedup_ceiling")}
+    assert "ceiling" not in markdown_table(older) and "| training, images/s" in markdown_table(older)  # records made before it
+
+
+def test_the_step_alone_is_timed_at_the_configured_batch_and_refuses_zero_steps():
+    cfg = replace(preset("cpu-sweep"), batch_size=8, device="cpu")
+    assert bench_model_step(cfg, torch.device("cpu"), steps=1) > 0
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        bench_model_step(cfg, torch.device("cpu"), steps=0)
 
 
 def test_too_few_images_is_a_usage_error_with_the_fix(capsys, tmp_path):
