@@ -56,6 +56,10 @@ def test_the_keys_the_notebooks_read_are_still_there():
     round2 = read("preset-search-round2-cpu-2core.json")  # the screen's leader within the budget vs the recipe, 5 seeds
     assert round2["config"]["holdout"] == "val" and round2["seeds"] == [0, 1, 2, 3, 4] and round2["finished"]
     assert {"recipe", "tau 1.0"} <= set(round2["summary"]["knn_acc"]) and round2["config"]["batch_size"] == 128
+    round4 = read("preset-search-round4-cpu-2core.json")  # round 4: the cheaper encoder's leader vs the recipe, 5 seeds
+    assert round4["config"]["holdout"] == "val" and round4["seeds"] == [0, 1, 2, 3, 4] and round4["finished"]
+    assert {"recipe", "depth 1, 10 epochs"} <= set(round4["summary"]["knn_acc"])
+    assert {r["changes"]["depth"] for r in round4["runs"] if r["kind"] == "depth 1, 10 epochs"} == {1}
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"]["knn_acc"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
