@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python benchmarks/step_cost.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--kinds", nargs="+", default=list(VARIANTS), help=f"variants to time (default: all of {list(VARIANTS)})")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    p.add_argument("--steps", type=int, default=10, help="timed steps per repeat (after two warm-up steps)")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--steps", type=int, default=30, help="timed steps per repeat (after two warm-up steps)")
+    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", required=True, help="where the record goes, e.g. benchmarks/step-cost-cpu-bf16.json")
     args = p.parse_args(argv)
     unknown = [k for k in args.kinds if k not in VARIANTS]
