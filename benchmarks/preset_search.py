@@ -43,10 +43,10 @@ below 0). Result (record ``preset-search-round3-cpu-2core.json``; its recipe arm
 exactly): kNN not resolved (+0.001, 95% CI [-0.000, +0.001]), the 1-label probe not resolved, 10 and 100 labels ahead
 by 0.002 and 0.001; so the preset stays at 4 epochs.
 
-Round 4: a cheaper encoder, more epochs in the same time. One conv per stage (``depth 1``) costs 0.54 of the recipe's
-step under the AVX2 approximation in float32 (47.8 vs 89.1 ms for a batch of 128 pairs, forward, backward and AdamW,
-2026-12-05), so 7 epochs take about the recipe's 204 s and 10 about 275 s; widths 24 / 48 / 96 at depth 1 cost
-about what the recipe does (85 ms) at its 4 epochs. The screen runs these three on seed 0 (the recipe's seed-0 scores
+Round 4: a cheaper encoder, more epochs in the same time. One conv per stage (``depth 1``) makes the step (forward,
+backward and AdamW on a batch of 128 pairs) about half the recipe's under the AVX2 approximation in float32 (a first
+throwaway timing: 47.8 vs 89.1 ms; recorded afterwards by ``step_cost.py``: 0.40), so 7 to 10 epochs fit the 300 s
+where the recipe runs 4; widths 24 / 48 / 96 at depth 1 cost less than the recipe (0.78) at its 4 epochs. The screen runs these three on seed 0 (the recipe's seed-0 scores
 are those of round 3's recipe arm, which re-runs exactly), then the leader (best validation kNN) against the recipe on
 5 paired seeds, with round 3's rule (switch if kNN is ahead and no probe behind)::
 
