@@ -34,7 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .augment import TwoViewDataset, ViewParams, make_views, torchvision_views_transform
 from .config import preset
 from .data import load_mnist
-from .device import machine_description, pick_device
+from .device import isolate_compile_cache, machine_description, pick_device
 from .losses import nt_xent
 from .records import new_record, save_record
 from .models import Encoder, SimCLRModel
@@ -134,6 +134,7 @@ def bench_model_step(cfg, device: torch.device, steps: int = 10) -> float:
     method = make_method(cfg).to(device=device, memory_format=fmt)
     opt = torch.optim.AdamW(method.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.compile:
+        isolate_compile_cache()
         method.encoder.compile()
     gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(cfg.seed)
     images = (torch.rand(cfg.batch_size, 28, 28, generator=gen, device=device) * 255).to(torch.uint8)

@@ -3,6 +3,7 @@
 * ``pick_device``, ``set_seed``: where to run, and the same random numbers on every run.
 * ``cpu_has_bf16``, ``machine_description``: what the machine is (one version for bench, sweeps
   and train; nothing hard-coded: the CPU comes from ``/proc/cpuinfo`` when there is one).
+* ``isolate_compile_cache``: one ``torch.compile`` disk cache per CPU instruction-set setting.
 """
 from __future__ import annotations
 
@@ -119,3 +120,29 @@ def machine_description(device: str | torch.device | None = None) -> dict[str, A
         props = torch.cuda.get_device_properties(device)
         info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1), cuda=torch.version.cuda)
     return info
+
+
+def isolate_compile_cache() -> str | None:
+    """Point ``torch.compile``'s disk cache at a folder of its own for this CPU instruction-set setting; return it.
+
+    Inductor keeps compiled CPU kernels in one folder per user (``/tmp/torchinductor_<user>``), and with torch
+    2.14.1 its cache key does not tell apart the instruction sets that ``ATEN_CPU_CAPABILITY`` and
+    ``ONEDNN_MAX_CPU_ISA`` select: on one machine, a kernel compiled under one setting and loaded under the other
+    returned outputs of 1e32 or crashed the process ("double free or corruption"); with a folder per setting every
+    output matched eager mode (2026-12-05, the AVX2 approximation of this project's README on an AVX512-BF16 CPU).
+    So the folder becomes ``<default>/isa-<capability>-<onednn isa>``. A ``TORCHINDUCTOR_CACHE_DIR`` the user set
+    (anything but inductor's default) is kept as it is and ``None`` is returned.
+    """
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    default = os.path.abspath(default_cache_dir())
+    current = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    ours = current is None or os.path.abspath(current) == default or (
+        Path(current).parent == Path(default) and Path(current).name.startswith("isa-"))  # set by an earlier call
+    if not ours:
+        return None
+    capability = torch.backends.cpu.get_cpu_capability().lower()
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "default").lower()
+    folder = os.path.join(default, f"isa-{capability}-{onednn}")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder
+    return folder

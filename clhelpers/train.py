@@ -40,7 +40,7 @@ import torch
 from .augment import make_views
 from .config import TrainConfig
 from .data import describe_data, load_dataset
-from .device import machine_description, pick_device, set_seed
+from .device import isolate_compile_cache, machine_description, pick_device, set_seed
 from .files import atomic_torch_save, atomic_write_json, load_checked
 from .evaluate import knn_monitor, pixel_baseline
 from .methods import Method, build_method
@@ -228,6 +228,7 @@ def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tup
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if cfg.compile:
+        isolate_compile_cache()
         method.encoder.compile()
     return run, split
 

@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 import random
 
 import numpy as np
@@ -109,3 +112,54 @@ def test_machine_description_without_cpuinfo(monkeypatch, tmp_path):
     assert default["device"] == pick_device().type
     if default["device"] == "cuda":
         assert default["gpu"] and default["gpu_memory_gib"] > 0
+
+
+def test_the_compile_cache_gets_a_folder_per_instruction_set_setting(monkeypatch, tmp_path):
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    from clhelpers.device import isolate_compile_cache
+
+    default = os.path.abspath(default_cache_dir())
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    folder = isolate_compile_cache()
+    capability = torch.backends.cpu.get_cpu_capability().lower()
+    assert folder == os.path.join(default, f"isa-{capability}-avx2") == os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert isolate_compile_cache() == os.path.join(default, f"isa-{capability}-default")  # an earlier call's folder moves
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", default)  # inductor's own default (it writes it back): isolated too
+    assert isolate_compile_cache().startswith(os.path.join(default, "isa-"))
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))  # the user's own choice is kept
+    assert isolate_compile_cache() is None and os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path)
+
+
+CROSS_ISA = """
+import torch
+from clhelpers.device import isolate_compile_cache
+from clhelpers.models import Encoder
+import os
+if not os.environ.get("SHARED_CACHE"):
+    isolate_compile_cache()
+torch.manual_seed(0)
+enc = Encoder((4, 8, 8), depth=1).to(memory_format=torch.channels_last).eval()
+ref = Encoder((4, 8, 8), depth=1).eval()
+ref.load_state_dict(enc.state_dict())
+enc.compile()
+x = torch.rand(3, 1, 28, 28)
+with torch.no_grad():
+    print(float((enc(x) - ref(x)).abs().max()))
+"""
+
+
+@pytest.mark.slow
+def test_a_compiled_encoder_stays_right_when_the_instruction_set_setting_changes_between_runs(tmp_path):
+    """The bug isolate_compile_cache avoids: one machine, one cache, first the native instruction set, then the AVX2
+    cap (on an AVX512 CPU the AVX2 run got outputs of about 1e24 from the cached kernels: ``SHARED_CACHE=1`` in the
+    script's environment shows it). Both runs must match eager mode."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TORCHINDUCTOR_CACHE_DIR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
+    env["TMPDIR"] = str(tmp_path)  # inductor's default cache folder lives under it
+    for cap in ({}, {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}):
+        run = subprocess.run([sys.executable, "-c", CROSS_ISA], env={**env, **cap}, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert float(run.stdout.split()[-1]) < 1e-4, (cap, run.stdout)
+    assert len(list(tmp_path.glob("torchinductor_*/isa-*"))) == (2 if torch.backends.cpu.get_cpu_capability() != "AVX2" else 1)
