@@ -59,6 +59,13 @@ against the recipe's 0.9859, so the leader was depth 1 at 10 epochs; on 5 paired
 +0.017]); 100 labels not resolved. The preset keeps its encoder: the second conv of each stage is worth more than
 two and a half times the epochs.
 
+Round 5: round 2's screen ran batch 64 and lr 0.006 at temperature 0.7; on top of today's recipe (temperature 1.0)
+they are screened again, with a temperature above 1.0 (round 2 found 1.0 ahead of 0.7). All three cost about what
+the recipe costs (batch 64: 103 vs 99 s in round 2's screen). Same rules: the leader by validation kNN, then 5 paired
+seeds, switch only if kNN is ahead and no probe behind; a switch re-makes every record that measures the preset::
+
+    python benchmarks/preset_search.py --preset cpu --seeds 0 --kinds "batch 64" "lr 0.006" "tau 1.5" --quiet --out benchmarks/preset-search-round5-screen-cpu-2core.json
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations
@@ -86,6 +93,7 @@ CANDIDATES: dict[str, dict] = {
     "depth 1, 7 epochs": {"depth": 1, "epochs": 7},
     "depth 1, 10 epochs": {"depth": 1, "epochs": 10},
     "24-48-96 depth 1": {"widths": (24, 48, 96), "depth": 1},
+    "tau 1.5": {"temperature": 1.5},
 }
 PER_CLASS = (1, 10, 100)
 METRICS = ("knn_acc", "probe1", "probe10", "probe100")
