@@ -66,6 +66,14 @@ seeds, switch only if kNN is ahead and no probe behind; a switch re-makes every 
 
     python benchmarks/preset_search.py --preset cpu --seeds 0 --kinds "batch 64" "lr 0.006" "tau 1.5" --quiet --out benchmarks/preset-search-round5-screen-cpu-2core.json
 
+The screen (seed 0; the recipe's seed 0 from round 3: kNN 0.9859, probes 0.784 / 0.949 / 0.980): batch 64 0.9870 /
+0.779 / 0.955 / 0.981, lr 0.006 0.9867 / 0.819 / 0.959 / 0.983, temperature 1.5 0.9858 / 0.814 / 0.954 / 0.982. The
+leader by the rule is batch 64 (its kNN is 0.0003 above lr 0.006's, which one seed cannot separate). It alone can
+switch the preset; lr 0.006 runs beside it on the same seeds (written down before the paired run) because it led
+every probe, so that the next round starts from paired numbers::
+
+    python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe "batch 64" "lr 0.006" --quiet --out benchmarks/preset-search-round5-cpu-2core.json
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations
