@@ -74,6 +74,14 @@ every probe, so that the next round starts from paired numbers::
 
     python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe "batch 64" "lr 0.006" --quiet --out benchmarks/preset-search-round5-cpu-2core.json
 
+Result (``preset-search-round5-cpu-2core.json``, its recipe arm again re-running round 3's): batch 64 beats the recipe
+on kNN (+0.001, 95% CI [+0.000, +0.002]) and 10 labels (+0.003), 1 and 100 labels not resolved, so by the rule it
+qualifies; lr 0.006 beats the recipe on kNN (+0.001 [+0.000, +0.002]) and all three probes (+0.032 / +0.005 / +0.002).
+The switch (which re-makes the label-efficiency record and notebook 06) is left to the next round, which pairs batch
+64, lr 0.006 and both together. The timing of batch 64 under the AVX2 approximation, float32::
+
+    CLHELPERS_BF16=0 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/preset_search.py --preset cpu --seeds 0 --kinds recipe "batch 64" --quiet --out benchmarks/preset-search-round5-avx2-float32-cpu-2core.json
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations

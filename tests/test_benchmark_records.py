@@ -60,6 +60,9 @@ def test_the_keys_the_notebooks_read_are_still_there():
     assert round4["config"]["holdout"] == "val" and round4["seeds"] == [0, 1, 2, 3, 4] and round4["finished"]
     assert {"recipe", "depth 1, 10 epochs"} <= set(round4["summary"]["knn_acc"])
     assert {r["changes"]["depth"] for r in round4["runs"] if r["kind"] == "depth 1, 10 epochs"} == {1}
+    round5 = read("preset-search-round5-cpu-2core.json")  # round 5: batch 64 and lr 0.006 vs the recipe, 5 paired seeds
+    assert round5["config"]["holdout"] == "val" and round5["seeds"] == [0, 1, 2, 3, 4] and round5["finished"]
+    assert {"recipe", "batch 64", "lr 0.006"} <= set(round5["summary"]["knn_acc"]) and round5["config"]["temperature"] == 1.0
     methods = read("methods-cpu-2core.json")  # notebooks 07 and 08: summary[kind], the first run's pixel baseline
     assert {"nt_xent", "pair", "triplet", "moco", "supcon", "random_init"} <= set(methods["summary"]["knn_acc"])
     assert methods["runs"][1]["pixel_knn_acc"] > 0.9
