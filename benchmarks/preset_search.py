@@ -87,7 +87,7 @@ seed, which needs a recipe arm that re-runs round 5's run for run. The session t
 (an Intel Xeon with AMX, where rounds 1-5 ran on an AMD EPYC): its recipe arm at seed 0 gave kNN 0.9858 and probes
 0.783 / 0.946 / 0.980 against round 5's 0.9859 / 0.784 / 0.949 / 0.980, so runs do not pair across the two machines,
 and the round was stopped after that one run. The preset then switched by round 5's own rule, to batch 64 (commit
-after 7ce9c14), and batch 64 is the recipe here. The next round pairs ``lr 0.006`` (now: batch 64 with lr 0.006, the
+83d4022), and batch 64 is the recipe here. The next round pairs ``lr 0.006`` (now: batch 64 with lr 0.006, the
 pair round 6 meant to test) against it, on one machine.
 
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
