@@ -108,7 +108,7 @@ from clhelpers.config import TrainConfig  # noqa: E402
 from clhelpers.evaluate import split_scores  # noqa: E402
 from clhelpers.train import train  # noqa: E402
 
-# Each candidate: the fields it changes on TODAY's preset (batch 64 since round 5); a name recorded in an older round
+# Each candidate: the fields it changes on TODAY's preset (batch 64 since commit 83d4022); a name recorded in an older round
 # meant the same change on the preset of that round (its record's config says which).
 CANDIDATES: dict[str, dict] = {
     "recipe": {},
