@@ -90,6 +90,14 @@ and the round was stopped after that one run. The preset then switched by round 
 83d4022), and batch 64 is the recipe here. The next round pairs ``lr 0.006`` (now: batch 64 with lr 0.006, the
 pair round 6 meant to test) against it, on one machine.
 
+Round 7 (the Intel Xeon with AMX, bf16 autocast, both arms run in the same session): ``lr 0.006`` against the recipe
+(batch 64, lr 0.003) on 5 paired seeds. The rule, written down and committed before the first run: the preset takes lr
+0.006 if it beats the recipe on validation kNN (the interval above 0) and loses none of the three probes (no interval
+below 0), round 3's rule; the learning rate does not change a step's cost, so the 300 s budget is not in question. A
+switch re-makes every record that measures the preset::
+
+    python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe "lr 0.006" --quiet --out benchmarks/preset-search-round7-cpu-2core.json
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations

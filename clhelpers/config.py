@@ -6,7 +6,7 @@ a setting means adding one field: ``add_config_arguments`` turns the fields into
 
 Presets (``preset(name)``):
 
-* ``"cpu"``: the default without a GPU. All 60,000 training digits for 4 epochs at batch 128, a small encoder, float32
+* ``"cpu"``: the default without a GPU. All 60,000 training digits for 4 epochs at batch 64, a small encoder, float32
   unless the CPU has native bf16 (``clhelpers.device.cpu_has_bf16``; ``CLHELPERS_BF16=0`` forces float32).
 * ``"cuda"``: the default with a GPU. All 60,000 digits, the full-size encoder, bf16 autocast,
   channels-last, batch 1024, warm-up then cosine.
