@@ -98,6 +98,17 @@ switch re-makes every record that measures the preset::
 
     python benchmarks/preset_search.py --preset cpu --seeds 0 1 2 3 4 --kinds recipe "lr 0.006" --quiet --out benchmarks/preset-search-round7-cpu-2core.json
 
+Result (``preset-search-round7-cpu-2core.json``, 22 min): kNN not resolved (+0.001, 95% CI [-0.000, +0.002]; ahead
+on 4 of the 5 seeds), the 1-label probe not resolved (+0.014 [-0.006, +0.035]), 10 and 100 labels ahead (+0.005
+[+0.003, +0.006] and +0.001 [+0.001, +0.002]). The rule's kNN condition is not met, so the preset stays at lr 0.003.
+
+Round 8, a replication on fresh seeds (5 to 9, none of round 7's), with round 7's rule unchanged and judged on these
+5 seeds alone (never pooled with round 7's, which would let the data choose when to stop), written down and committed
+before its first run. Two tries at one rule raise the chance of a false switch (at most about 2 x 2.5% for a kNN
+interval above 0 by chance), which the README says beside the result::
+
+    python benchmarks/preset_search.py --preset cpu --seeds 5 6 7 8 9 --kinds recipe "lr 0.006" --quiet --out benchmarks/preset-search-round8-cpu-2core.json
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations
