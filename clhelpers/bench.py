@@ -1,6 +1,6 @@
 """How much faster is the engine than the usual tutorial pipeline? ``python -m clhelpers bench``.
 
-Three measurements, both on this machine in one run, printed as absolute numbers and ratios:
+Four measurements, all on this machine in one run, printed as absolute numbers and ratios:
 
 1. Augmentation: views/s of ``augment.make_views`` (whole batch on the device, one
    ``grid_sample``) vs the usual per-image torchvision pipeline (``torchvision_views_transform``
@@ -10,15 +10,16 @@ Three measurements, both on this machine in one run, printed as absolute numbers
    tutorial loop: ``DataLoader`` + per-image torchvision views + the same model, AdamW and
    ``nt_xent``, same batch size (timed after one warm-up batch).
 3. The ceiling: images/s of the training step alone (``bench_model_step``: views made once, no augmentation, no
-   data loading). No pipeline around this model trains faster on this machine, so ``step alone / tutorial`` is the
-   most any engine could gain over the tutorial loop here.
+   data loading; the step is ``train.optimizer_step``, the engine's own). No pipeline around this model trains
+   faster on this machine, so ``step alone / tutorial`` is the most any engine could gain over the tutorial loop here.
 4. Where the compute goes: the training step's achieved GFLOP/s (FLOPs counted by
    ``torch.utils.flop_counter``, times the engine's steps per second) next to the machine's measured
-   float32 matrix-multiply GFLOP/s, the ceiling such a step could reach.
+   matrix-product GFLOP/s in the engine's precision (bfloat16 when it runs bf16 autocast, else float32), the
+   ceiling such a step could reach.
 
-The offline subset has 4,000 training digits; for the augmentation and engine timings it is tiled
-(repeated) up to ``--n-images`` digits (60,000 for a full-MNIST-sized epoch), which the output and the
-record say. Results go to ``benchmarks/results-<device>[-bf16].json``
+The timings use the first ``--n-images`` digits of the training split (all 60,000 with ``--n-images 60000``, a
+full-MNIST epoch); only when the split is smaller (the 5,000-digit fallback) are its digits tiled (repeated) up to
+that many, which the output and the record (``tiled``) say. Results go to ``benchmarks/results-<device>[-bf16].json``
 and a markdown table is printed for the README.
 """
 from __future__ import annotations
@@ -34,11 +35,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from .augment import TwoViewDataset, ViewParams, make_views, torchvision_views_transform
 from .config import preset
 from .data import load_mnist
-from .device import isolate_compile_cache, machine_description, pick_device
+from .device import compile_encoder, machine_description, pick_device
 from .losses import nt_xent
 from .records import new_record, save_record
 from .models import Encoder, SimCLRModel
-from .train import make_method, train
+from .train import make_method, optimizer_step, train
 
 
 def _sync(device: torch.device) -> None:
@@ -134,27 +135,19 @@ def bench_model_step(cfg, device: torch.device, steps: int = 10) -> float:
     method = make_method(cfg).to(device=device, memory_format=fmt)
     opt = torch.optim.AdamW(method.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.compile:
-        isolate_compile_cache()
-        method.encoder.compile()
+        compile_encoder(method.encoder)
     gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(cfg.seed)
     images = (torch.rand(cfg.batch_size, 28, 28, generator=gen, device=device) * 255).to(torch.uint8)
     v1, v2 = (v.contiguous(memory_format=fmt) for v in make_views(images, cfg.views, gen))
     labels = torch.arange(cfg.batch_size, device=device) % 10
     method.train()
-
-    def step() -> None:
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16_autocast(device)):
-            loss = method(v1, v2, labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
+    amp = cfg.bf16_autocast(device)
     for _ in range(2):
-        step()
+        optimizer_step(method, opt, v1, v2, labels, amp)
     _sync(device)
     t = time.perf_counter()
     for _ in range(steps):
-        step()
+        optimizer_step(method, opt, v1, v2, labels, amp)
     _sync(device)
     return steps * cfg.batch_size / (time.perf_counter() - t)
 

@@ -3,7 +3,8 @@
 * ``pick_device``, ``set_seed``: where to run, and the same random numbers on every run.
 * ``cpu_has_bf16``, ``machine_description``: what the machine is (one version for bench, sweeps
   and train; nothing hard-coded: the CPU comes from ``/proc/cpuinfo`` when there is one).
-* ``isolate_compile_cache``: one ``torch.compile`` disk cache per CPU instruction-set setting.
+* ``isolate_compile_cache``: one ``torch.compile`` disk cache per CPU instruction-set setting;
+  ``compile_encoder``: compile a module in place with that cache (every compile site goes through it).
 """
 from __future__ import annotations
 
@@ -145,4 +146,13 @@ def isolate_compile_cache() -> str | None:
     onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "default").lower()
     folder = os.path.join(default, f"isa-{capability}-{onednn}")
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder
+    return folder
+
+
+def compile_encoder(module: torch.nn.Module) -> str | None:
+    """Compile ``module`` in place (``module.compile()``: its state dict keeps plain names) after pointing the
+    compile cache at this instruction-set setting's folder (``isolate_compile_cache``); return that folder (``None``
+    when the user set ``TORCHINDUCTOR_CACHE_DIR``). Compiling happens at the module's first call, not here."""
+    folder = isolate_compile_cache()
+    module.compile()
     return folder

@@ -40,7 +40,7 @@ import torch
 from .augment import make_views
 from .config import TrainConfig
 from .data import describe_data, load_dataset
-from .device import isolate_compile_cache, machine_description, pick_device, set_seed
+from .device import compile_encoder, machine_description, pick_device, set_seed
 from .files import atomic_torch_save, atomic_write_json, load_checked
 from .evaluate import knn_monitor, pixel_baseline
 from .methods import Method, build_method
@@ -128,6 +128,20 @@ def make_method(cfg: TrainConfig, loss: Callable | None = None) -> Method:
             raise ValueError(f"a custom loss plugs into method 'simclr' only, not {cfg.method!r}; set method='simclr'")
         options["loss"] = loss
     return build_method(cfg.method, Encoder(cfg.widths, cfg.depth), **options)
+
+
+def optimizer_step(method: Method, optimizer: torch.optim.Optimizer, v1: torch.Tensor, v2: torch.Tensor,
+                   labels: torch.Tensor, amp: bool) -> torch.Tensor:
+    """One optimizer step of ``method`` on a pair of views: the loss (under bf16 autocast on the views' device when
+    ``amp``), gradients cleared, backward, ``optimizer.step()``; returns the loss. The training loop and the bench's
+    step timing (``bench.bench_model_step``) both step through it; the scheduler and ``method.after_step`` stay in
+    the loop."""
+    with torch.autocast(device_type=v1.device.type, dtype=torch.bfloat16, enabled=amp):
+        loss = method(v1, v2, labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss
 
 
 def make_optimizer(cfg: TrainConfig, method: Method, steps_per_epoch: int) -> tuple:
@@ -228,8 +242,7 @@ def _prepare(cfg: TrainConfig, loss: Callable | None, data: tuple | None) -> tup
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if cfg.compile:
-        isolate_compile_cache()
-        method.encoder.compile()
+        compile_encoder(method.encoder)
     return run, split
 
 
@@ -262,11 +275,7 @@ def train(config: TrainConfig, progress: bool = True, on_epoch_end: Callable[[di
             for step in range(steps):
                 idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
                 v1, v2 = (v.contiguous(memory_format=fmt) for v in make_views(x_train[idx], cfg.views, run.view_gen, cfg.batchwide_views))
-                with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=run.amp):
-                    step_loss = method(v1, v2, y_train[idx])
-                optimizer.zero_grad(set_to_none=True)
-                step_loss.backward()
-                optimizer.step()
+                step_loss = optimizer_step(method, optimizer, v1, v2, y_train[idx], run.amp)
                 scheduler.step()
                 method.set_progress((epoch * steps + step + 1) / (steps * cfg.epochs))
                 method.after_step()

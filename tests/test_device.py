@@ -133,6 +133,26 @@ def test_the_compile_cache_gets_a_folder_per_instruction_set_setting(monkeypatch
     assert isolate_compile_cache() is None and os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path)
 
 
+def test_compile_encoder_compiles_in_place_with_the_isolated_cache(monkeypatch):
+    """Every compile site goes through ``compile_encoder``: the cache moves to this setting's folder first, the module
+    is compiled in place (same object, same state-dict names); nothing is compiled until it is first called."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    from clhelpers.device import compile_encoder
+    from clhelpers.models import Encoder
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    enc = Encoder((4, 8, 8), depth=1)
+    names = list(enc.state_dict())
+    assert enc._compiled_call_impl is None
+    folder = compile_encoder(enc)
+    capability = torch.backends.cpu.get_cpu_capability().lower()
+    assert folder == os.path.join(os.path.abspath(default_cache_dir()), f"isa-{capability}-avx2")
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == folder
+    assert enc._compiled_call_impl is not None and list(enc.state_dict()) == names
+
+
 CROSS_ISA = """
 import torch
 from clhelpers.device import isolate_compile_cache

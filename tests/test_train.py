@@ -276,3 +276,39 @@ def test_bf16_autocast_follows_the_device_and_the_two_switches():
     cfg = replace(cfg, amp=False, cpu_amp=True)
     assert cfg.bf16_autocast(cpu) and not cfg.bf16_autocast(cuda)   # cpu_amp is for the CPU only
     assert not replace(cfg, cpu_amp=False).bf16_autocast(cpu)
+
+
+def test_optimizer_step_is_one_step_of_the_loop_and_autocasts_only_when_asked():
+    """``optimizer_step`` does what a hand-written step does (same loss, same weights after it); with ``amp`` the
+    forward runs in bf16 (the encoder's output is bfloat16), without it in float32."""
+    from clhelpers.train import make_method, make_optimizer, optimizer_step
+
+    cfg = tiny()
+    torch.manual_seed(0)
+    v1, v2, labels = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28), torch.arange(8) % 10
+
+    def fresh():
+        torch.manual_seed(1)
+        method = make_method(cfg)
+        return method, make_optimizer(cfg, method, steps_per_epoch=4)[0]
+
+    method, opt = fresh()
+    loss = method(v1, v2, labels)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    by_hand = [p.detach().clone() for p in method.parameters()]
+    method, opt = fresh()
+    before = [p.detach().clone() for p in method.parameters()]
+    step_loss = optimizer_step(method, opt, v1, v2, labels, amp=False)
+    assert torch.equal(step_loss.detach(), loss.detach())
+    assert all(torch.equal(a, b) for a, b in zip(by_hand, method.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, method.parameters()))  # the step moved the weights
+
+    dtypes = []
+    method.encoder.register_forward_hook(lambda mod, inp, out: dtypes.append(out.dtype))
+    optimizer_step(method, opt, v1, v2, labels, amp=True)
+    with_amp = set(dtypes)
+    dtypes.clear()
+    optimizer_step(method, opt, v1, v2, labels, amp=False)
+    assert with_amp == {torch.bfloat16} and set(dtypes) == {torch.float32}
