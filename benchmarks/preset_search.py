@@ -109,6 +109,11 @@ interval above 0 by chance), which the README says beside the result::
 
     python benchmarks/preset_search.py --preset cpu --seeds 5 6 7 8 9 --kinds recipe "lr 0.006" --quiet --out benchmarks/preset-search-round8-cpu-2core.json
 
+Result (``preset-search-round8-cpu-2core.json``, 32 min): kNN not resolved again (+0.000, 95% CI [-0.001, +0.002];
+ahead on 3 of the 5 seeds); all three probes ahead, by 0.018 [+0.001, +0.035], 0.003 [+0.000, +0.006] and 0.001
+[+0.000, +0.002]. The rule's kNN condition is not met, so the preset stays at lr 0.003: on two sets of 5 seeds, lr
+0.006 lifts the label-efficiency probes a little but not the kNN score the rule puts first.
+
 Precision: the preset's own (bf16 autocast on a CPU with native bf16, float32 elsewhere); the record says which.
 """
 from __future__ import annotations
