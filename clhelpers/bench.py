@@ -39,7 +39,7 @@ from .device import compile_encoder, machine_description, pick_device
 from .losses import nt_xent
 from .records import new_record, save_record
 from .models import Encoder, SimCLRModel
-from .train import make_method, optimizer_step, train
+from .train import make_method, make_optimizer, optimizer_step, train
 
 
 def _sync(device: torch.device) -> None:
@@ -124,16 +124,16 @@ def bench_engine_training(cfg, data: tuple) -> float:
 
 
 def bench_model_step(cfg, device: torch.device, steps: int = 10) -> float:
-    """Images per second of the training step alone: ``cfg``'s method (the engine's memory format, precision and,
-    with ``cfg.compile``, compiled encoder) takes ``steps`` forward / backward / AdamW steps on one batch of views made
-    once, after two warm-up steps (which compile). Nothing is augmented or loaded, so this is the ceiling of any
-    training pipeline for this model and batch."""
+    """Images per second of the training step alone: ``cfg``'s method (the engine's memory format, precision,
+    optimizer from ``train.make_optimizer`` and, with ``cfg.compile``, compiled encoder) takes ``steps`` forward /
+    backward / optimizer steps on one batch of views made once, after two warm-up steps (which compile). Nothing is
+    augmented or loaded, so this is the ceiling of any training pipeline for this model and batch."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     torch.manual_seed(cfg.seed)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     method = make_method(cfg).to(device=device, memory_format=fmt)
-    opt = torch.optim.AdamW(method.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt, _ = make_optimizer(cfg, method, steps_per_epoch=1)  # the engine's optimizer (its schedule is not stepped)
     if cfg.compile:
         compile_encoder(method.encoder)
     gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(cfg.seed)
